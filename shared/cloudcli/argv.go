@@ -1,0 +1,280 @@
+package cloudcli
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/barmancloud/barman-cloud/shared/exitcode"
+)
+
+// spec describes one option for the normaliser.
+type spec struct {
+	name       string   // canonical name (urfave's Name)
+	strings    []string // option strings as typed: "-v", "--verbose"
+	takesValue bool
+	nargs      bool
+}
+
+type specTable struct {
+	all   []*spec
+	long  map[string]*spec // "--verbose" -> spec
+	short map[byte]*spec   // 'v' -> spec
+}
+
+func newSpecTable(flags []cli.Flag) *specTable {
+	t := &specTable{long: map[string]*spec{}, short: map[byte]*spec{}}
+	for _, f := range flags {
+		names := f.Names()
+		s := &spec{name: names[0]}
+		if v, ok := f.(cli.DocGenerationFlag); ok {
+			s.takesValue = v.TakesValue()
+		}
+		if _, ok := f.(*NargsFlag); ok {
+			s.nargs = true
+		}
+		// argparse shows short option strings first.
+		var shorts, longs []string
+		for _, n := range names {
+			if len(n) == 1 {
+				shorts = append(shorts, "-"+n)
+				t.short[n[0]] = s
+			} else {
+				longs = append(longs, "--"+n)
+				t.long["--"+n] = s
+			}
+		}
+		s.strings = append(shorts, longs...)
+		t.all = append(t.all, s)
+	}
+	return t
+}
+
+// display is the option as argparse names it in messages: "-P/--aws-profile".
+func (t *specTable) display(name string) string {
+	for _, s := range t.all {
+		if s.name == name {
+			return strings.Join(s.strings, "/")
+		}
+	}
+	return "--" + name
+}
+
+// resolveLong finds a long option by its exact string or a unique prefix,
+// as argparse's allow_abbrev does.
+func (t *specTable) resolveLong(opt string) (*spec, error) {
+	if s, ok := t.long[opt]; ok {
+		return s, nil
+	}
+	var matches []string
+	seen := map[*spec]bool{}
+	for str, s := range t.long {
+		if strings.HasPrefix(str, opt) {
+			matches = append(matches, str)
+			seen[s] = true
+		}
+	}
+	switch {
+	case len(matches) == 0:
+		return nil, nil
+	case len(seen) == 1 && len(matches) == 1:
+		return t.long[matches[0]], nil
+	}
+	// argparse counts option strings, not destinations: two aliases of one
+	// option sharing the prefix are still ambiguous.
+	sort.Strings(matches)
+	return nil, usageErrorf("ambiguous option: %s could match %s", opt, strings.Join(matches, ", "))
+}
+
+var negativeNumber = regexp.MustCompile(`^-\d+$|^-\d*\.\d+$`)
+
+// looksLikeOption is argparse's test for an argument that starts an
+// option rather than being a value: "-x", "--x", but not "-", nor a
+// negative number (no option string here looks like one).
+func looksLikeOption(a string) bool {
+	return len(a) > 1 && a[0] == '-' && !negativeNumber.MatchString(a)
+}
+
+// normalized is argv after Normalize.
+type normalized struct {
+	args        []string // for urfave: prog, canonical options, "--", positionals
+	positionals []string
+	help        bool // --help was given: show help, ignore the rest
+	version     bool // -V/--version was given: show the version, ignore the rest
+}
+
+// normalize rewrites args (without the program name) into urfave's
+// canonical form with argparse's semantics, checking the mutually exclusive
+// groups. helpName and versionName are the canonical names of the help and
+// version options, which end parsing as soon as they are seen, as in
+// argparse.
+func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, error) {
+	n := &normalized{}
+	var opts []string
+	nargs := map[string][]string{} // last occurrence of each nargs option
+	var nargsOrder []string
+	seen := map[string]string{} // canonical name -> option string as typed first
+	var unrecognized []string
+
+	use := func(s *spec, typed string) error {
+		for _, group := range exclusive {
+			if !contains(group, s.name) {
+				continue
+			}
+			for _, other := range group {
+				if other != s.name && seen[other] != "" {
+					return usageErrorf("argument %s: not allowed with argument %s",
+						t.display(s.name), t.display(other))
+				}
+			}
+		}
+		if seen[s.name] == "" {
+			seen[s.name] = typed
+		}
+		return nil
+	}
+	// value takes the value of an option that needs one, from the text
+	// attached to it or from the next argument.
+	value := func(s *spec, attached string, hasAttached bool, i *int) (string, error) {
+		if hasAttached {
+			return attached, nil
+		}
+		if *i+1 < len(args) && !looksLikeOption(args[*i+1]) && args[*i+1] != "--" {
+			*i++
+			return args[*i], nil
+		}
+		return "", usageErrorf("argument %s: expected one argument", t.display(s.name))
+	}
+
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			n.positionals = append(n.positionals, args[i+1:]...)
+			break
+		}
+		if !looksLikeOption(a) {
+			n.positionals = append(n.positionals, a)
+			continue
+		}
+		var opt []*spec // options in this argument, with their values
+		var vals []string
+		if strings.HasPrefix(a, "--") {
+			name, attached, hasAttached := strings.Cut(a, "=")
+			s, err := t.resolveLong(name)
+			if err != nil {
+				return nil, err
+			}
+			if s == nil {
+				unrecognized = append(unrecognized, a)
+				continue
+			}
+			switch {
+			case s.nargs:
+				var values []string
+				if hasAttached {
+					values = []string{attached}
+				} else {
+					for i+1 < len(args) && !looksLikeOption(args[i+1]) && args[i+1] != "--" {
+						i++
+						values = append(values, args[i])
+					}
+				}
+				if err := use(s, name); err != nil {
+					return nil, err
+				}
+				if _, ok := nargs[s.name]; !ok {
+					nargsOrder = append(nargsOrder, s.name)
+				}
+				nargs[s.name] = values
+				continue
+			case s.takesValue:
+				v, err := value(s, attached, hasAttached, &i)
+				if err != nil {
+					return nil, err
+				}
+				opt, vals = append(opt, s), append(vals, v)
+			default:
+				if hasAttached {
+					return nil, usageErrorf("argument %s: ignored explicit argument '%s'", t.display(s.name), attached)
+				}
+				opt, vals = append(opt, s), append(vals, "")
+			}
+		} else {
+			// A cluster of short options: "-zvt", "-Pprofile", "-P=profile".
+			for j := 1; j < len(a); j++ {
+				s, ok := t.short[a[j]]
+				if !ok {
+					if j == 1 {
+						unrecognized = append(unrecognized, a)
+					} else {
+						return nil, usageErrorf("argument %s: ignored explicit argument '%s'", t.display(opt[len(opt)-1].name), a[j:])
+					}
+					break
+				}
+				if s.takesValue || s.nargs {
+					rest := strings.TrimPrefix(a[j+1:], "=")
+					v, err := value(s, rest, j+1 < len(a), &i)
+					if err != nil {
+						return nil, err
+					}
+					opt, vals = append(opt, s), append(vals, v)
+					break
+				}
+				opt, vals = append(opt, s), append(vals, "")
+			}
+		}
+		for k, s := range opt {
+			switch s.name {
+			case helpName:
+				return &normalized{help: true}, nil
+			case versionName:
+				return &normalized{version: true}, nil
+			}
+			if err := use(s, a); err != nil {
+				return nil, err
+			}
+			if s.takesValue {
+				opts = append(opts, "--"+s.name+"="+vals[k])
+			} else {
+				opts = append(opts, "--"+s.name)
+			}
+		}
+	}
+	if len(unrecognized) > 0 {
+		return nil, usageErrorf("unrecognized arguments: %s", strings.Join(unrecognized, " "))
+	}
+	for _, name := range nargsOrder {
+		opts = append(opts, "--"+name+"="+groupStart)
+		for _, v := range nargs[name] {
+			opts = append(opts, "--"+name+"="+v)
+		}
+	}
+	n.args = append(append(opts, "--"), n.positionals...)
+	return n, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// usageError is a command-line error, reported as argparse reports them:
+// "<prog>: error: <message>", exit status 3.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, a ...any) error {
+	return &exitcode.Error{Code: exitcode.Usage, Err: &usageError{fmt.Sprintf(format, a...)}}
+}
+
+// UsageError returns a command-line error for a tool to return, printed as
+// "<prog>: error: <message>" with exit status 3.
+func UsageError(format string, a ...any) error { return usageErrorf(format, a...) }

@@ -1,0 +1,73 @@
+package cloudcli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Level is the log level for a verbosity (number of -v minus number of -q),
+// as barman/cloud.py configure_logging computes it: WARNING by default, one
+// step per -v or -q, DEBUG at most, and silence below CRITICAL (Barman logs
+// nothing at CRITICAL).
+func Level(verbosity int) zerolog.Level {
+	switch {
+	case verbosity >= 2:
+		return zerolog.DebugLevel
+	case verbosity == 1:
+		return zerolog.InfoLevel
+	case verbosity == 0:
+		return zerolog.WarnLevel
+	case verbosity == -1:
+		return zerolog.ErrorLevel
+	case verbosity == -2:
+		return zerolog.FatalLevel
+	}
+	return zerolog.Disabled
+}
+
+var levelNames = map[string]string{
+	"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING",
+	"error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL",
+}
+
+// NewLogger logs to w in Barman's format,
+//
+//	2024-05-01 12:00:00,123 [4242] ERROR: message
+//
+// at the level for verbosity. Extra fields follow the message as key=value.
+func NewLogger(w io.Writer, verbosity int) zerolog.Logger {
+	pid := os.Getpid()
+	cw := zerolog.ConsoleWriter{
+		Out:        w,
+		NoColor:    true,
+		TimeFormat: "2006-01-02 15:04:05,000",
+		PartsOrder: []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, zerolog.MessageFieldName},
+		FormatTimestamp: func(i any) string {
+			// The event carries Unix milliseconds (see below); ConsoleWriter
+			// would otherwise lose them.
+			var ms int64
+			switch v := i.(type) {
+			case string:
+				fmt.Sscan(v, &ms)
+			case interface{ Int64() (int64, error) }:
+				ms, _ = v.Int64()
+			}
+			return time.UnixMilli(ms).Format("2006-01-02 15:04:05,000") + fmt.Sprintf(" [%d]", pid)
+		},
+		FormatLevel: func(i any) string {
+			s, _ := i.(string)
+			if n, ok := levelNames[s]; ok {
+				return n + ":"
+			}
+			return strings.ToUpper(s) + ":"
+		},
+	}
+	// Unix milliseconds, so that the console writer can print them.
+	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
+	return zerolog.New(cw).Level(Level(verbosity)).With().Timestamp().Logger()
+}

@@ -1,0 +1,267 @@
+package cloudcli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/barmancloud/barman-cloud/shared/exitcode"
+)
+
+// MultiCall is the name of the multi-call binary.
+const MultiCall = "barman-cloud"
+
+// completionFlag is what shell completion scripts append to the words
+// typed so far (urfave/cli's protocol).
+const completionFlag = "--generate-bash-completion"
+
+// Env is the outside world of one run.
+type Env struct {
+	Args      []string // argv, program name first
+	Stdout    io.Writer
+	Stderr    io.Writer
+	LookupEnv func(string) (string, bool)
+	Version   string
+}
+
+// Main runs the tool that os.Args names and returns the exit status.
+// SIGINT and SIGTERM cancel the running operation.
+func Main(version string, tools ...*Tool) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Execute(ctx, Env{Args: os.Args, Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv, Version: version}, tools...)
+}
+
+// Execute dispatches as gobusybox does: on the base name of argv[0]
+// ("barman-cloud-wal-archive"), then on argv[1] ("barman-cloud wal-archive").
+func Execute(ctx context.Context, env Env, tools ...*Tool) int {
+	prog := filepath.Base(env.Args[0])
+	for _, t := range tools {
+		if prog == t.Prog() {
+			return runTool(ctx, env, t, t.Prog(), env.Args[1:])
+		}
+	}
+	if len(env.Args) > 1 {
+		for _, t := range tools {
+			if env.Args[1] == t.Name {
+				return runTool(ctx, env, t, MultiCall+" "+t.Name, env.Args[2:])
+			}
+		}
+	}
+	return runMulti(env, tools)
+}
+
+// App is the urfave/cli application of a tool, for help, documentation and
+// completion generators. helpName is how the usage line names the program.
+func (t *Tool) App(helpName string) *cli.App {
+	return &cli.App{
+		Name:                  t.Prog(),
+		HelpName:              helpName,
+		Usage:                 t.Usage,
+		ArgsUsage:             t.ArgsUsage,
+		UsageText:             helpName + " [OPTIONS] " + t.ArgsUsage,
+		Description:           t.Description,
+		Flags:                 append(commonFlags(), t.Flags()...),
+		HideHelp:              true, // ours has no -h, as Barman's
+		HideVersion:           true, // ours is -V, not -v
+		CustomAppHelpTemplate: toolHelpTemplate,
+		ExitErrHandler:        func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageErrorf("%v", err)
+		},
+	}
+}
+
+func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []string) int {
+	app := t.App(helpName)
+	app.Writer, app.ErrWriter = env.Stdout, env.Stderr
+	specs := newSpecTable(app.Flags)
+	if len(args) > 0 && args[len(args)-1] == completionFlag {
+		complete(env.Stdout, specs, app.Flags, args[:len(args)-1])
+		return exitcode.OK
+	}
+	exclusive := append([][]string{{"verbose", "quiet"}}, t.Exclusive...)
+	n, err := normalize(specs, args, exclusive)
+	if err != nil {
+		return report(env, t.Prog(), nil, err)
+	}
+	switch {
+	case n.version:
+		fmt.Fprintf(env.Stdout, "%s %s\n", t.Prog(), env.Version)
+		return exitcode.OK
+	case n.help:
+		app.Action = func(c *cli.Context) error { return cli.ShowAppHelp(c) }
+		return report(env, t.Prog(), nil, app.RunContext(ctx, []string{t.Prog()}))
+	}
+	var log *zerolog.Logger
+	app.Action = func(c *cli.Context) error {
+		r := &Run{Ctx: c.Context, Prog: t.Prog(), Args: n.positionals, Stdout: env.Stdout, Stderr: env.Stderr,
+			LookupEnv: env.LookupEnv, c: c, specs: specs}
+		common, err := parseCommon(r)
+		if err != nil {
+			return err
+		}
+		r.Common = common
+		r.Log = NewLogger(env.Stderr, common.Verbosity)
+		log = &r.Log
+		return t.Run(r)
+	}
+	return report(env, t.Prog(), log, app.RunContext(ctx, append([]string{t.Prog()}, n.args...)))
+}
+
+// report prints err the way its kind is reported and returns the exit
+// status: usage errors as argparse prints them, other errors as an ERROR
+// log line, unless the tool has already reported them.
+func report(env Env, prog string, log *zerolog.Logger, err error) int {
+	if err == nil {
+		return exitcode.OK
+	}
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "%s: error: %s\n", prog, oneLine(ue.msg))
+		return exitcode.Usage
+	case exitcode.IsReported(err):
+	case log != nil:
+		log.Error().Msg(oneLine(err.Error()))
+	default:
+		l := NewLogger(env.Stderr, 0)
+		l.Error().Msg(oneLine(err.Error()))
+	}
+	return exitcode.Of(err)
+}
+
+// oneLine keeps an error message on one line: provider SDKs put request
+// dumps with newlines in theirs.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return strings.Join(strings.Fields(s), " ")
+	}
+	return s
+}
+
+// MultiApp is the urfave/cli application of the multi-call binary itself.
+func MultiApp(tools []*Tool) *cli.App {
+	app := &cli.App{
+		Name:                  MultiCall,
+		HelpName:              MultiCall,
+		Usage:                 "Barman's barman-cloud-* PostgreSQL WAL tools in one static binary",
+		UsageText:             MultiCall + " TOOL [OPTIONS] ARGS...\n" + "barman-cloud-TOOL [OPTIONS] ARGS...   (through a symlink named after the tool)",
+		Description:           multiDescription,
+		Flags:                 []cli.Flag{versionFlag(), helpFlag()},
+		HideHelp:              true,
+		HideHelpCommand:       true,
+		HideVersion:           true,
+		CustomAppHelpTemplate: multiHelpTemplate,
+		ExitErrHandler:        func(*cli.Context, error) {},
+	}
+	for _, t := range tools {
+		app.Commands = append(app.Commands, &cli.Command{Name: t.Name, Usage: t.Usage, ArgsUsage: t.ArgsUsage})
+	}
+	return app
+}
+
+func runMulti(env Env, tools []*Tool) int {
+	app := MultiApp(tools)
+	app.Writer, app.ErrWriter = env.Stdout, env.Stderr
+	args := env.Args[1:]
+	if len(args) > 0 && args[len(args)-1] == completionFlag {
+		if len(args) == 1 || strings.HasPrefix(args[0], "-") {
+			for _, t := range tools {
+				fmt.Fprintln(env.Stdout, t.Name)
+			}
+		}
+		return exitcode.OK
+	}
+	n, err := normalize(newSpecTable(app.Flags), args, nil)
+	switch {
+	case err != nil:
+		return report(env, MultiCall, nil, err)
+	case n.version:
+		fmt.Fprintf(env.Stdout, "%s %s\n", MultiCall, env.Version)
+		return exitcode.OK
+	case n.help:
+		app.Action = func(c *cli.Context) error { return cli.ShowAppHelp(c) }
+		return report(env, MultiCall, nil, app.Run([]string{MultiCall}))
+	case len(n.positionals) == 0:
+		return report(env, MultiCall, nil, usageErrorf("a tool name is required (choose from %s); see --help", toolNames(tools)))
+	}
+	return report(env, MultiCall, nil, usageErrorf("unknown tool '%s' (choose from %s)", n.positionals[0], toolNames(tools)))
+}
+
+func toolNames(tools []*Tool) string {
+	q := make([]string, len(tools))
+	for i, t := range tools {
+		q[i] = "'" + t.Name + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// complete answers a shell's completion request: the words typed so far
+// are args; the last one is the word being completed when it starts with
+// "-", otherwise the shell completes a new word after it.
+func complete(w io.Writer, specs *specTable, flags []cli.Flag, args []string) {
+	last := ""
+	if len(args) > 0 {
+		last = args[len(args)-1]
+	}
+	if strings.HasPrefix(last, "-") {
+		for _, s := range specs.all {
+			for _, str := range s.strings {
+				if strings.HasPrefix(str, "--") && strings.HasPrefix(str, last) {
+					fmt.Fprintln(w, str)
+				}
+			}
+		}
+		return
+	}
+	if strings.HasPrefix(last, "--") {
+		return
+	}
+	if s, _ := specs.resolveLong(last); s != nil {
+		for _, c := range Choices(s.name) {
+			fmt.Fprintln(w, c)
+		}
+	} else if len(last) == 2 && last[0] == '-' {
+		if s := specs.short[last[1]]; s != nil {
+			for _, c := range Choices(s.name) {
+				fmt.Fprintln(w, c)
+			}
+		}
+	}
+}
+
+const multiDescription = `One static binary that does what Barman's Python barman-cloud-* tools do, with the same options, exit statuses and object layout, so that a bucket written by either is read by the other.
+
+Run a tool as "barman-cloud TOOL ..." or through a symlink named barman-cloud-TOOL (for example barman-cloud-wal-archive) pointing at this binary; "barman-cloud TOOL --help" shows the tool's options.`
+
+var toolHelpTemplate = `usage: {{.UsageText}}
+
+{{.Usage}}{{if .Description}}
+
+{{wrap .Description 0}}{{end}}{{if .VisibleFlagCategories}}
+
+options:{{template "visibleFlagCategoryTemplate" .}}{{end}}
+`
+
+var multiHelpTemplate = `usage: {{wrap .UsageText 7}}
+
+{{.Usage}}
+
+{{wrap .Description 0}}
+
+tools:{{range .VisibleCommands}}
+   {{printf "%-20s" .Name}} {{.Usage}}{{end}}
+
+options:{{template "visibleFlagTemplate" .}}
+`

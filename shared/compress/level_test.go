@@ -1,0 +1,54 @@
+package compress
+
+import "testing"
+
+// Vectors of spec §2.5 and §8.3.
+func TestParseLevel(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" = error
+	}{
+		{"HIGH", "high"}, {"low", "low"}, {"Medium", "medium"}, {"", "medium"},
+		{"-5", "-5"}, {"5", "5"}, {"007", "7"}, {"100", "100"},
+		{"--5", ""}, {"+5", ""}, {"-", ""}, {" 5", ""}, {"5.0", ""}, {"fast", ""}, {"0x5", ""},
+	}
+	for _, tt := range tests {
+		l, err := ParseLevel(tt.in)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("ParseLevel(%q) = %v, want error", tt.in, l)
+			} else if want := "invalid parse_compression_level value: '" + tt.in + "'"; err.Error() != want {
+				t.Errorf("ParseLevel(%q) error %q, want %q", tt.in, err, want)
+			}
+			continue
+		}
+		if err != nil || l.String() != tt.want {
+			t.Errorf("ParseLevel(%q) = %v, %v; want %s", tt.in, l, err, tt.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		alg     *Algorithm
+		level   string
+		want    int
+		clamped bool
+	}{
+		{Gzip, "100", 9, true}, {Gzip, "-100", 1, true}, {Gzip, "", 6, false}, {Gzip, "low", 1, false}, {Gzip, "high", 9, false},
+		{Bzip2, "medium", 5, false}, {Bzip2, "high", 9, false}, {Bzip2, "low", 1, false},
+		{XZ, "medium", 3, false}, {XZ, "high", 5, false}, {XZ, "0", 1, true},
+		{Zstd, "-100", -22, true}, {Zstd, "100", 22, true}, {Zstd, "medium", 4, false}, {Zstd, "high", 9, false}, {Zstd, "low", 1, false},
+		{LZ4, "HIGH", 10, false}, {LZ4, "medium", 6, false}, {LZ4, "low", 0, false}, {LZ4, "17", 16, true},
+		{Gzip, "99999999999999999999999", 9, true}, {Zstd, "-99999999999999999999999", -22, true},
+	}
+	for _, tt := range tests {
+		l, err := ParseLevel(tt.level)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, clamped := tt.alg.Resolve(l); got != tt.want || clamped != tt.clamped {
+			t.Errorf("%s.Resolve(%q) = %d, %v; want %d, %v", tt.alg.Name, tt.level, got, clamped, tt.want, tt.clamped)
+		}
+	}
+}

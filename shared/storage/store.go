@@ -1,0 +1,261 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/tags"
+)
+
+// Options are the command-line options that shape a provider client and its
+// uploads.
+type Options struct {
+	// S3
+	EndpointURL string
+	AWSProfile  string
+	ReadTimeout time.Duration // 0: the SDK default (60 s)
+	Encryption  string        // -e: "AES256" or "aws:kms"
+	SSEKMSKeyID string        // --sse-kms-key-id
+
+	// Azure
+	AzureCredential string // "azure-cli", "managed-identity", "default" or ""
+	EncryptionScope string
+	MaxBlockSize    int64 // bytes per Put Block; 0: Barman's default 4 MiB
+	MaxConcurrency  int   // blocks in flight; 0: 1
+	// MaxSinglePutSize is accepted for compatibility. The Azure SDK's
+	// streaming upload sends one Put Blob whenever the data fits in one
+	// block, so the single-put limit is the block size; honouring a larger
+	// limit would mean holding up to that much of the stream in memory.
+	MaxSinglePutSize int64
+
+	// GCS
+	KMSKeyName string
+
+	// LookupEnv reads the environment; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+}
+
+func (o *Options) getenv(name string) string {
+	look := o.LookupEnv
+	if look == nil {
+		look = os.LookupEnv
+	}
+	v, _ := look(name)
+	return v
+}
+
+// Store is an open bucket (or container, or directory) and what this
+// package needs to use it the way Barman does.
+type Store struct {
+	Loc    Location
+	Bucket *blob.Bucket
+
+	// unavailable, when set, is returned by every operation (a file store
+	// whose directory is missing).
+	unavailable error
+
+	// provider hooks
+	writerOptions func(UploadOptions) (*blob.WriterOptions, error)
+	// put, when set, uploads a body of known size without gocloud's
+	// buffering writer (see s3.go).
+	put func(ctx context.Context, key string, r io.ReadSeeker, size int64, o UploadOptions) error
+	bucketExists  func(ctx context.Context) (bool, error)
+	close         func() error
+}
+
+// Open builds the client for loc's provider and opens its bucket. It does
+// not contact the storage.
+func Open(ctx context.Context, loc Location, opts Options) (*Store, error) {
+	var (
+		s   *Store
+		err error
+	)
+	switch loc.Provider {
+	case S3:
+		s, err = openS3(ctx, loc, opts)
+	case Azure:
+		s, err = openAzure(ctx, loc, opts)
+	case GCS:
+		s, err = openGCS(ctx, loc, opts)
+	case File:
+		s, err = openFile(loc)
+	default:
+		err = fmt.Errorf("unknown cloud provider %q", loc.Provider)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Loc = loc
+	return s, nil
+}
+
+// Close releases the client.
+func (s *Store) Close() error {
+	var err error
+	if s.Bucket != nil {
+		err = s.Bucket.Close()
+	}
+	if s.close != nil {
+		if e := s.close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// UploadOptions are the per-object choices of an upload.
+type UploadOptions struct {
+	// Tags are sent the provider's way: S3 object tags, Azure blob index
+	// tags, GCS custom metadata.
+	Tags tags.List
+	// Metadata is user metadata (x-amz-meta-*, x-ms-meta-*, GCS metadata).
+	Metadata map[string]string
+	// IfNotExist makes the upload a conditional create: it fails with
+	// ErrExists when the key already holds an object.
+	IfNotExist bool
+}
+
+// ErrExists is returned by Upload with IfNotExist when the key is taken.
+var ErrExists = errors.New("object already exists")
+
+// Upload streams r to key. Nothing is visible under key unless the whole
+// stream was stored: every provider commits an object (or the last block
+// list, or the final multipart part) only after all of it arrived, and a
+// read error from r cancels the upload before anything is committed.
+//
+// size is the length of r, or -1 when unknown (a compressed stream). A
+// body of known size that is also an io.ReadSeeker may be sent without
+// being buffered in memory.
+func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64, o UploadOptions) error {
+	if s.unavailable != nil {
+		return s.classify(s.unavailable, true)
+	}
+	// gocloud writers commit what they were given when Close is called,
+	// unless the context is cancelled: cancel it when the source fails, so
+	// a failing source never leaves a short object behind.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var src io.Reader = &cancelOnError{r: r, cancel: cancel}
+	seeker, seekable := r.(io.Seeker)
+	var err error
+	if seekable && s.put != nil && size >= 0 {
+		err = s.put(ctx, key, seekingSource{src, seeker}, size, o)
+	}
+	if !seekable || s.put == nil || size < 0 || errors.Is(err, errTooLargeForPut) {
+		var wo *blob.WriterOptions
+		if wo, err = s.writerOptions(o); err != nil {
+			return err
+		}
+		wo.ContentType = "application/octet-stream"
+		wo.IfNotExist = o.IfNotExist
+		err = s.Bucket.Upload(ctx, key, src, wo)
+	}
+	if errors.Is(err, ErrExists) || (err != nil && o.IfNotExist && gcerrors.Code(err) == gcerrors.FailedPrecondition) {
+		return fmt.Errorf("%w: %s", ErrExists, key)
+	}
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		// Report the source's error, not the cancellation it caused.
+		err = cause
+	}
+	return s.classify(err, true)
+}
+
+// cancelOnError cancels the upload's context as soon as the source fails.
+type cancelOnError struct {
+	r      io.Reader
+	cancel context.CancelCauseFunc
+}
+
+func (c *cancelOnError) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.cancel(err)
+	}
+	return n, err
+}
+
+// seekingSource is a cancelOnError that keeps its source's io.Seeker.
+type seekingSource struct {
+	io.Reader
+	io.Seeker
+}
+
+// Object is one listed object.
+type Object struct {
+	Key  string
+	Size int64
+}
+
+// List returns the objects whose keys start with prefix, in the
+// provider's (lexicographic) order. With delimiter "/", "directories" are
+// skipped; with "", the listing is recursive.
+func (s *Store) List(ctx context.Context, prefix, delimiter string) ([]Object, error) {
+	if s.unavailable != nil {
+		return nil, s.classify(s.unavailable, true)
+	}
+	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: delimiter})
+	var out []Object
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, s.classify(err, true)
+		}
+		if !o.IsDir {
+			out = append(out, Object{Key: o.Key, Size: o.Size})
+		}
+	}
+}
+
+// NewReader opens key for reading.
+func (s *Store) NewReader(ctx context.Context, key string) (*blob.Reader, error) {
+	if s.unavailable != nil {
+		return nil, s.classify(s.unavailable, true)
+	}
+	r, err := s.Bucket.NewReader(ctx, key, nil)
+	return r, s.classify(err, false)
+}
+
+// Metadata returns key's user metadata.
+func (s *Store) Metadata(ctx context.Context, key string) (map[string]string, error) {
+	if s.unavailable != nil {
+		return nil, s.classify(s.unavailable, true)
+	}
+	a, err := s.Bucket.Attributes(ctx, key)
+	if err != nil {
+		return nil, s.classify(err, false)
+	}
+	return a.Metadata, nil
+}
+
+// BucketExists asks the storage whether the bucket exists, as Barman's
+// connectivity test does (HeadBucket on S3, a one-item listing under the
+// prefix on Azure, which works with container-scoped SAS tokens, bucket
+// metadata on GCS).
+func (s *Store) BucketExists(ctx context.Context) (bool, error) {
+	ok, err := s.bucketExists(ctx)
+	return ok, s.classify(err, false)
+}
+
+// Verify is Barman's connectivity test (--test): the storage must answer
+// and the bucket must exist.
+func (s *Store) Verify(ctx context.Context) error {
+	ok, err := s.BucketExists(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return exitcode.Wrap(exitcode.Failure, s.missing())
+	}
+	return nil
+}
