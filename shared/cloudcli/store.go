@@ -19,6 +19,7 @@ func (r *Run) OpenStore(rawURL string, opts storage.Options) (*storage.Store, er
 	opts.ReadTimeout = r.Common.ReadTimeout
 	opts.AzureCredential = r.Common.AzureCredential
 	opts.LookupEnv = r.LookupEnv
+	opts.Log = r.Log
 	if loc.Emulated {
 		r.Log.Info().Msg("Using emulated storage URL")
 	}

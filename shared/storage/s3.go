@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
@@ -42,7 +43,12 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	if opts.ReadTimeout > 0 {
 		httpClient = httpClient.WithReadTimeout(opts.ReadTimeout)
 	}
-	loadOpts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+			opts.Log.Debug().Msgf("aws sdk: "+format, v...)
+		})),
+	}
 	if opts.AWSProfile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.AWSProfile))
 	}

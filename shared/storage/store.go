@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rs/zerolog"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
@@ -41,6 +42,9 @@ type Options struct {
 
 	// LookupEnv reads the environment; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
+	// Log receives the provider SDKs' own log lines, at debug level; they
+	// would otherwise go to stderr unformatted.
+	Log zerolog.Logger
 }
 
 func (o *Options) getenv(name string) string {
@@ -66,9 +70,9 @@ type Store struct {
 	writerOptions func(UploadOptions) (*blob.WriterOptions, error)
 	// put, when set, uploads a body of known size without gocloud's
 	// buffering writer (see s3.go).
-	put func(ctx context.Context, key string, r io.ReadSeeker, size int64, o UploadOptions) error
-	bucketExists  func(ctx context.Context) (bool, error)
-	close         func() error
+	put          func(ctx context.Context, key string, r io.ReadSeeker, size int64, o UploadOptions) error
+	bucketExists func(ctx context.Context) (bool, error)
+	close        func() error
 }
 
 // Open builds the client for loc's provider and opens its bucket. It does

@@ -1,0 +1,26 @@
+# The README's commands; CI runs `make test` through .ci/run.
+GO ?= go
+BIN := bin
+
+.PHONY: build demo test unit clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/barman-cloud ./cmd/barman-cloud
+	ln -sf barman-cloud $(BIN)/barman-cloud-wal-archive
+
+# Archive a real WAL segment into a file:// store and show where it landed.
+demo: build
+	scripts/demo.sh
+
+# Everything: unit, CLI, integration, compatibility and end-to-end tests
+# (installs and starts the servers and tools they need).
+test:
+	scripts/test.sh
+
+# Only the tests that need no server.
+unit:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+clean:
+	rm -rf $(BIN)

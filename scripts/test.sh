@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite, as CI runs it (.ci/run) on a fresh Debian machine with Go:
+#  1. vet, unit and CLI tests (no servers);
+#  2. the test environment: real storage servers on 127.0.0.1, Debian's Barman client,
+#     real WAL files (scripts/testenv.sh), stopped again at the end;
+#  3. integration, compatibility and end-to-end tests against them (build tag "integration").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+step() { echo "== $* ($(date +%T))" >&2; }
+
+step "vet, unit and CLI tests"
+go vet ./...
+go vet -tags integration ./...
+go test -count=1 ./...
+
+step "test environment"
+trap 'scripts/testenv.sh down' EXIT
+eval "$(scripts/testenv.sh up)"
+
+step "integration, compatibility and end-to-end tests"
+go test -tags integration -count=1 -timeout 75m ./test/...
+step "all tests passed"
