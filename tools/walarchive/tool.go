@@ -217,6 +217,10 @@ func resolveWALPath(r *cloudcli.Run, o *Options) error {
 		if !ok {
 			return cloudcli.UsageError("Expected environment variable BARMAN_FILE not set")
 		}
+		if file == "" {
+			// "" means "no WAL path" below; Barman rejects the empty name.
+			return cloudcli.UsageError("environment variable BARMAN_FILE is empty: no WAL file to archive")
+		}
 		o.WALPath = file
 		return nil
 	}
