@@ -120,9 +120,8 @@ type normalized struct {
 
 // normalize rewrites args (without the program name) into urfave's
 // canonical form with argparse's semantics, checking the mutually exclusive
-// groups. helpName and versionName are the canonical names of the help and
-// version options, which end parsing as soon as they are seen, as in
-// argparse.
+// groups. The help and version options (helpName, versionName) end
+// parsing as soon as they are seen, as in argparse.
 func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, error) {
 	n := &normalized{}
 	var opts []string
