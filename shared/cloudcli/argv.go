@@ -3,7 +3,6 @@ package cloudcli
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -17,37 +16,37 @@ type spec struct {
 	strings    []string // option strings as typed: "-v", "--verbose"
 	takesValue bool
 	nargs      bool
+	choices    []string // the only values accepted, if any
 }
 
 type specTable struct {
 	all   []*spec
 	long  map[string]*spec // "--verbose" -> spec
 	short map[byte]*spec   // 'v' -> spec
+	// longs are the long option strings in declaration order, the order
+	// argparse lists them in an ambiguity error.
+	longs []string
 }
 
 func newSpecTable(flags []cli.Flag) *specTable {
 	t := &specTable{long: map[string]*spec{}, short: map[byte]*spec{}}
 	for _, f := range flags {
-		names := f.Names()
-		s := &spec{name: names[0]}
+		o := describe(f)
+		s := &spec{name: o.name, strings: o.strings, choices: o.choices}
 		if v, ok := f.(cli.DocGenerationFlag); ok {
 			s.takesValue = v.TakesValue()
 		}
 		if _, ok := f.(*NargsFlag); ok {
 			s.nargs = true
 		}
-		// argparse shows short option strings first.
-		var shorts, longs []string
-		for _, n := range names {
-			if len(n) == 1 {
-				shorts = append(shorts, "-"+n)
-				t.short[n[0]] = s
+		for _, str := range o.strings {
+			if strings.HasPrefix(str, "--") {
+				t.long[str] = s
+				t.longs = append(t.longs, str)
 			} else {
-				longs = append(longs, "--"+n)
-				t.long["--"+n] = s
+				t.short[str[1]] = s
 			}
 		}
-		s.strings = append(shorts, longs...)
 		t.all = append(t.all, s)
 	}
 	return t
@@ -64,38 +63,51 @@ func (t *specTable) display(name string) string {
 }
 
 // resolveLong finds a long option by its exact string or a unique prefix,
-// as argparse's allow_abbrev does.
-func (t *specTable) resolveLong(opt string) (*spec, error) {
+// as argparse's allow_abbrev does. arg is the argument as typed, for the
+// error message.
+func (t *specTable) resolveLong(opt, arg string) (*spec, error) {
 	if s, ok := t.long[opt]; ok {
 		return s, nil
 	}
+	// argparse counts option strings, not options: two aliases of one
+	// option sharing the prefix are still ambiguous.
 	var matches []string
-	seen := map[*spec]bool{}
-	for str, s := range t.long {
+	for _, str := range t.longs {
 		if strings.HasPrefix(str, opt) {
 			matches = append(matches, str)
-			seen[s] = true
 		}
 	}
-	switch {
-	case len(matches) == 0:
+	switch len(matches) {
+	case 0:
 		return nil, nil
-	case len(seen) == 1 && len(matches) == 1:
+	case 1:
 		return t.long[matches[0]], nil
 	}
-	// argparse counts option strings, not destinations: two aliases of one
-	// option sharing the prefix are still ambiguous.
-	sort.Strings(matches)
-	return nil, usageErrorf("ambiguous option: %s could match %s", opt, strings.Join(matches, ", "))
+	return nil, usageErrorf("ambiguous option: %s could match %s", arg, strings.Join(matches, ", "))
 }
 
 var negativeNumber = regexp.MustCompile(`^-\d+$|^-\d*\.\d+$`)
 
-// looksLikeOption is argparse's test for an argument that starts an
-// option rather than being a value: "-x", "--x", but not "-", nor a
-// negative number (no option string here looks like one).
-func looksLikeOption(a string) bool {
-	return len(a) > 1 && a[0] == '-' && !negativeNumber.MatchString(a)
+// isOption is argparse's test (_parse_optional) for an argument that
+// starts an option rather than being a value or a positional: "-x",
+// "--x", "--x=v", but not "-", nor a negative number (no option string
+// here looks like one), nor an argument with a space in it that names no
+// option ("-a b" is a value).
+func (t *specTable) isOption(a string) bool {
+	if len(a) < 2 || a[0] != '-' {
+		return false
+	}
+	if strings.HasPrefix(a, "--") {
+		name, _, _ := strings.Cut(a, "=")
+		for _, str := range t.longs {
+			if strings.HasPrefix(str, name) {
+				return true
+			}
+		}
+	} else if t.short[a[1]] != nil {
+		return true
+	}
+	return !negativeNumber.MatchString(a) && !strings.Contains(a, " ")
 }
 
 // normalized is argv after Normalize.
@@ -108,9 +120,8 @@ type normalized struct {
 
 // normalize rewrites args (without the program name) into urfave's
 // canonical form with argparse's semantics, checking the mutually exclusive
-// groups. helpName and versionName are the canonical names of the help and
-// version options, which end parsing as soon as they are seen, as in
-// argparse.
+// groups. The help and version options (helpName, versionName) end
+// parsing as soon as they are seen, as in argparse.
 func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, error) {
 	n := &normalized{}
 	var opts []string
@@ -142,7 +153,7 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 		if hasAttached {
 			return attached, nil
 		}
-		if *i+1 < len(args) && !looksLikeOption(args[*i+1]) && args[*i+1] != "--" {
+		if *i+1 < len(args) && !t.isOption(args[*i+1]) {
 			*i++
 			return args[*i], nil
 		}
@@ -155,7 +166,7 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 			n.positionals = append(n.positionals, args[i+1:]...)
 			break
 		}
-		if !looksLikeOption(a) {
+		if !t.isOption(a) {
 			n.positionals = append(n.positionals, a)
 			continue
 		}
@@ -163,7 +174,7 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 		var vals []string
 		if strings.HasPrefix(a, "--") {
 			name, attached, hasAttached := strings.Cut(a, "=")
-			s, err := t.resolveLong(name)
+			s, err := t.resolveLong(name, a)
 			if err != nil {
 				return nil, err
 			}
@@ -177,7 +188,7 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 				if hasAttached {
 					values = []string{attached}
 				} else {
-					for i+1 < len(args) && !looksLikeOption(args[i+1]) && args[i+1] != "--" {
+					for i+1 < len(args) && !t.isOption(args[i+1]) {
 						i++
 						values = append(values, args[i])
 					}

@@ -35,14 +35,13 @@ var Providers = []string{ProviderS3, ProviderAzure, ProviderGCS}
 // AzureCredentials lists the values --azure-credential accepts.
 var AzureCredentials = []string{"azure-cli", "managed-identity", "default"}
 
-// Choices returns the allowed values of a flag with a fixed set of values,
-// for validation, help and shell completion.
+// Choices returns the allowed values of a common option with a fixed set
+// of values, as its definition lists them.
 func Choices(name string) []string {
-	switch name {
-	case "cloud-provider":
-		return Providers
-	case "azure-credential":
-		return AzureCredentials
+	for _, f := range commonFlags() {
+		if o := describe(f); o.name == name {
+			return o.choices
+		}
 	}
 	return nil
 }
@@ -95,9 +94,11 @@ func parseCommon(r *Run) (Common, error) {
 	if r.c.IsSet("cloud-provider") {
 		c.CloudProvider = r.c.String("cloud-provider")
 	}
-	for _, name := range []string{"cloud-provider", "azure-credential"} {
-		if r.c.IsSet(name) && !contains(Choices(name), r.c.String(name)) {
-			return c, r.ArgError(name, invalidChoice(r.c.String(name), Choices(name)))
+	// Every option whose placeholder lists its choices, the tool's too: the
+	// help shows exactly what is accepted.
+	for _, s := range r.specs.all {
+		if len(s.choices) > 0 && r.c.IsSet(s.name) && !contains(s.choices, r.c.String(s.name)) {
+			return c, r.ArgError(s.name, invalidChoice(r.c.String(s.name), s.choices))
 		}
 	}
 	if r.c.IsSet("read-timeout") {

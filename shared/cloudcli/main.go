@@ -86,7 +86,7 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 	app.Writer, app.ErrWriter = env.Stdout, env.Stderr
 	specs := newSpecTable(app.Flags)
 	if len(args) > 0 && args[len(args)-1] == completionFlag {
-		complete(env.Stdout, specs, app.Flags, args[:len(args)-1])
+		complete(env.Stdout, specs, args[:len(args)-1])
 		return exitcode.OK
 	}
 	exclusive := append([][]string{{"verbose", "quiet"}}, t.Exclusive...)
@@ -99,8 +99,7 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 		fmt.Fprintf(env.Stdout, "%s %s\n", t.Prog(), env.Version)
 		return exitcode.OK
 	case n.help:
-		app.Action = func(c *cli.Context) error { return cli.ShowAppHelp(c) }
-		return report(env, t.Prog(), nil, app.RunContext(ctx, []string{t.Prog()}))
+		return report(env, t.Prog(), nil, WriteHelp(env.Stdout, t, helpName))
 	}
 	var log *zerolog.Logger
 	app.Action = func(c *cli.Context) error {
@@ -155,7 +154,7 @@ func MultiApp(tools []*Tool) *cli.App {
 	app := &cli.App{
 		Name:                  MultiCall,
 		HelpName:              MultiCall,
-		Usage:                 "Barman's barman-cloud-* PostgreSQL WAL tools in one static binary",
+		Usage:                 multiUsage,
 		UsageText:             MultiCall + " TOOL [OPTIONS] ARGS...\n" + "barman-cloud-TOOL [OPTIONS] ARGS...   (through a symlink named after the tool)",
 		Description:           multiDescription,
 		Flags:                 []cli.Flag{versionFlag(), helpFlag()},
@@ -191,8 +190,7 @@ func runMulti(env Env, tools []*Tool) int {
 		fmt.Fprintf(env.Stdout, "%s %s\n", MultiCall, env.Version)
 		return exitcode.OK
 	case n.help:
-		app.Action = func(c *cli.Context) error { return cli.ShowAppHelp(c) }
-		return report(env, MultiCall, nil, app.Run([]string{MultiCall}))
+		return report(env, MultiCall, nil, writeMultiHelp(env.Stdout, tools))
 	case len(n.positionals) == 0:
 		return report(env, MultiCall, nil, usageErrorf("a tool name is required (choose from %s); see --help", toolNames(tools)))
 	}
@@ -207,39 +205,37 @@ func toolNames(tools []*Tool) string {
 	return strings.Join(q, ", ")
 }
 
-// complete answers a shell's completion request: the words typed so far
-// are args; the last one is the word being completed when it starts with
-// "-", otherwise the shell completes a new word after it.
-func complete(w io.Writer, specs *specTable, flags []cli.Flag, args []string) {
+// complete answers a shell's completion request (urfave's protocol, as
+// its bash script sends it): args are the words typed so far, ending with
+// the word being completed only when that one starts with "-". So after an
+// option with choices, the answer is its choices; after a partial option,
+// the long options it begins.
+func complete(w io.Writer, specs *specTable, args []string) {
 	last := ""
 	if len(args) > 0 {
 		last = args[len(args)-1]
 	}
-	if strings.HasPrefix(last, "-") {
-		for _, s := range specs.all {
-			for _, str := range s.strings {
-				if strings.HasPrefix(str, "--") && strings.HasPrefix(str, last) {
-					fmt.Fprintln(w, str)
-				}
-			}
-		}
-		return
+	s := specs.long[last]
+	if len(last) == 2 && last[0] == '-' {
+		s = specs.short[last[1]]
 	}
-	if strings.HasPrefix(last, "--") {
-		return
-	}
-	if s, _ := specs.resolveLong(last); s != nil {
-		for _, c := range Choices(s.name) {
+	if s != nil && len(s.choices) > 0 {
+		for _, c := range s.choices {
 			fmt.Fprintln(w, c)
 		}
-	} else if len(last) == 2 && last[0] == '-' {
-		if s := specs.short[last[1]]; s != nil {
-			for _, c := range Choices(s.name) {
-				fmt.Fprintln(w, c)
+		return
+	}
+	if strings.HasPrefix(last, "-") {
+		for _, str := range specs.longs {
+			if strings.HasPrefix(str, last) {
+				fmt.Fprintln(w, str)
 			}
 		}
 	}
 }
+
+// multiUsage is the one-line summary of the multi-call binary.
+const multiUsage = "Barman's barman-cloud-* PostgreSQL WAL tools in one static binary"
 
 const multiDescription = `One static binary that does what Barman's Python barman-cloud-* tools do, with the same options, exit statuses and object layout, so that a bucket written by either is read by the other.
 

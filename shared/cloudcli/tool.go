@@ -23,7 +23,11 @@ type Tool struct {
 	Description string
 	// Flags returns the tool's own options; the common ones are added by
 	// cloudcli. It is called afresh for every run because urfave flags keep
-	// state.
+	// state. --help is rendered from them (help.go): the first `word` in
+	// backquotes in Usage names the value, and a placeholder written
+	// `{a,b,c}` declares the only values the option accepts (checked for
+	// every tool, and offered by shell completion). Category puts an
+	// option in one of Barman's provider groups.
 	Flags func() []cli.Flag
 	// Exclusive lists argparse mutually exclusive groups by flag name.
 	Exclusive [][]string

@@ -68,7 +68,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: "snappy", Usage: "snappy-compress the WAL while uploading to the cloud"},
 		&cli.BoolFlag{Name: "zstd", Usage: "zstd-compress the WAL while uploading to the cloud"},
 		&cli.BoolFlag{Name: "lz4", Usage: "lz4-compress the WAL while uploading to the cloud"},
-		&cli.StringFlag{Name: "compression-level", Usage: "a compression level for the chosen algorithm: `{low,medium,high}` or a number, clamped to the algorithm's range (default: medium)"},
+		&cli.StringFlag{Name: "compression-level", Usage: "the compression `LEVEL`: low, medium or high, or a number, clamped to the chosen algorithm's range (default: medium)"},
 		cloudcli.NewNargsFlag("tags", "tags to be added to archived WAL files in cloud storage, as `KEY,VALUE ...` (deprecated: use --tag)", ""),
 		cloudcli.NewListFlag("tag", "a tag to add to archived WAL files in cloud storage, as `KEY,VALUE`; may be repeated", ""),
 		cloudcli.NewNargsFlag("history-tags", "tags to be added to archived history files in cloud storage, instead of the WAL tags, as `KEY,VALUE ...` (deprecated: use --history-tag)", ""),
@@ -113,16 +113,6 @@ func run(r *cloudcli.Run) error {
 
 func parse(r *cloudcli.Run) (Options, error) {
 	o := Options{Test: r.Common.Test, Overwrite: r.Bool("overwrite")}
-	switch {
-	case len(r.Args) < 2:
-		return o, cloudcli.UsageError("the following arguments are required: destination_url, server_name")
-	case len(r.Args) > 3:
-		return o, cloudcli.UsageError("unrecognized arguments: %s", strings.Join(r.Args[3:], " "))
-	}
-	o.URL, o.Server = r.Args[0], r.Args[1]
-	if len(r.Args) == 3 {
-		o.WALPath = r.Args[2]
-	}
 	for _, a := range compress.All {
 		if r.Bool(a.Name) {
 			o.Compression = a
@@ -170,6 +160,19 @@ func parse(r *cloudcli.Run) (Options, error) {
 		}
 		o.Storage.MaxConcurrency = int(n)
 	}
+	// argparse converts option values as it meets them and checks the
+	// positionals last: "--tags a,b URL SRV WAL" fails on the tag "URL".
+	required := []string{"destination_url", "server_name"}
+	switch {
+	case len(r.Args) < len(required):
+		return o, cloudcli.UsageError("the following arguments are required: %s", strings.Join(required[len(r.Args):], ", "))
+	case len(r.Args) > 3:
+		return o, cloudcli.UsageError("unrecognized arguments: %s", strings.Join(r.Args[3:], " "))
+	}
+	o.URL, o.Server = r.Args[0], r.Args[1]
+	if len(r.Args) == 3 {
+		o.WALPath = r.Args[2]
+	}
 	return o, resolveWALPath(r, &o)
 }
 
@@ -190,7 +193,7 @@ func parseTags(r *cloudcli.Run, name, old string) (tags.List, error) {
 	for _, v := range r.Strings(old) {
 		t, err := tags.ParseCSV(v)
 		if err != nil {
-			// Barman logs this one bare and exits 3.
+			// Barman logs this one without the argument's name, exit 3.
 			return nil, cloudcli.UsageError("%v", err)
 		}
 		l = append(l, t)
@@ -213,6 +216,10 @@ func resolveWALPath(r *cloudcli.Run, o *Options) error {
 		file, ok := r.LookupEnv("BARMAN_FILE")
 		if !ok {
 			return cloudcli.UsageError("Expected environment variable BARMAN_FILE not set")
+		}
+		if file == "" {
+			// "" means "no WAL path" below; Barman rejects the empty name.
+			return cloudcli.UsageError("environment variable BARMAN_FILE is empty: no WAL file to archive")
 		}
 		o.WALPath = file
 		return nil
