@@ -93,7 +93,19 @@ func (b *bucket) ErrorAs(err error, i any) bool {
 
 func (b *bucket) Close() error { return nil }
 
+// checkKey refuses what the service would: an object needs a name. Every
+// other name is sent as it is.
+func checkKey(key string) error {
+	if key == "" {
+		return errorf(gcerrors.InvalidArgument, "an object name cannot be empty")
+	}
+	return nil
+}
+
 func (b *bucket) getObject(ctx context.Context, key string) (*Object, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
 	res, err := b.c.do(ctx, http.MethodGet, b.c.objectURL(b.name, key), nil, nil, nil, true)
 	if err != nil {
 		return nil, err
@@ -211,6 +223,9 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 			return nil, err
 		}
 	}
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
 	if length == 0 {
 		// Nothing to download: the attributes are all the caller gets.
 		o, err := b.getObject(ctx, key)
@@ -285,6 +300,9 @@ func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOpti
 			return err
 		}
 	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	res, err := b.c.do(ctx, http.MethodDelete, b.c.objectURL(b.name, key), nil, nil, nil, true)
 	if err != nil {
 		return err
@@ -306,6 +324,9 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 		if err := opts.BeforeCopy(func(any) bool { return false }); err != nil {
 			return err
 		}
+	}
+	if err := errors.Join(checkKey(dstKey), checkKey(srcKey)); err != nil {
+		return err
 	}
 	u := b.c.objectURL(b.name, srcKey) + "/rewriteTo/b/" + escapePathSegment(b.name) + "/o/" + escapePathSegment(dstKey)
 	q := url.Values{}

@@ -39,6 +39,9 @@ type uploadResource struct {
 }
 
 func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
 	var wo WriteOptions
 	if opts.BeforeWrite != nil {
 		if err := opts.BeforeWrite(func(i any) bool {
