@@ -303,7 +303,10 @@ func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOpti
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	res, err := b.c.do(ctx, http.MethodDelete, b.c.objectURL(b.name, key), nil, nil, nil, true)
+	// Not retried: a delete that succeeded but whose answer was lost would
+	// be reported as not found (Google's clients retry a delete only when
+	// it names a generation).
+	res, err := b.c.do(ctx, http.MethodDelete, b.c.objectURL(b.name, key), nil, nil, nil, false)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,8 @@ const (
 // Client sends JSON API requests to one endpoint.
 type Client struct {
 	hc       *http.Client
-	endpoint string // scheme://host[/path], no trailing slash
+	tr       *http.Transport // nil when the caller gave the client
+	endpoint string          // scheme://host[/path], no trailing slash
 	// header is added to every request (the quota project).
 	header http.Header
 	// retryDelays are the waits before each retry of an idempotent
@@ -72,13 +73,20 @@ func NewClient(ctx context.Context, emulatorHost string) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newClient(&http.Client{Transport: tr}, endpoint, nil), nil
+		c := newClient(&http.Client{Transport: tr}, endpoint, nil)
+		c.tr = tr
+		return c, nil
 	}
-	return newADCClient(ctx, tr, DefaultEndpoint)
+	c, err := newADCClient(ctx, tr, DefaultEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	c.tr = tr
+	return c, nil
 }
 
 // newADCClient authenticates with Application Default Credentials.
-func newADCClient(ctx context.Context, tr http.RoundTripper, endpoint string) (*Client, error) {
+func newADCClient(ctx context.Context, tr *http.Transport, endpoint string) (*Client, error) {
 	creds, err := google.FindDefaultCredentials(ctx, ScopeReadWrite)
 	if err != nil {
 		return nil, err
@@ -171,7 +179,11 @@ func (c *Client) Endpoint() string { return c.endpoint }
 
 // Close releases idle connections.
 func (c *Client) Close() error {
-	c.hc.CloseIdleConnections()
+	if c.tr != nil {
+		c.tr.CloseIdleConnections()
+	} else {
+		c.hc.CloseIdleConnections()
+	}
 	return nil
 }
 
