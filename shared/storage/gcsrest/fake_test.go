@@ -1,0 +1,287 @@
+package gcsrest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gocloud.dev/blob"
+)
+
+// fakeGCS is a minimal JSON API server for one bucket, "bkt": it stores
+// an object only when a multipart upload arrived whole, and records what
+// the driver sent.
+type fakeGCS struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	objects  map[string]*fakeObject
+	uploads  []*uploadRecord
+	requests []string // "METHOD escaped-path?query"
+	// hook, when set, may answer a request itself (returning true).
+	hook func(w http.ResponseWriter, r *http.Request) bool
+	// onMedia is called with the running count of media bytes read.
+	onMedia func(n int)
+}
+
+type fakeObject struct {
+	meta    map[string]any
+	data    []byte
+	updated time.Time
+}
+
+type uploadRecord struct {
+	Query            url.Values
+	Header           http.Header
+	ContentLength    int64
+	TransferEncoding []string
+	Resource         map[string]any
+	MediaType        string
+	Media            []byte
+	Err              error // nil: the body was complete
+	done             chan struct{}
+}
+
+const fakeBucket = "bkt"
+
+func newFakeGCS(t *testing.T) *fakeGCS {
+	f := &fakeGCS{t: t, objects: map[string]*fakeObject{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// client returns a driver client for the fake, with short retry delays.
+func (f *fakeGCS) client(t *testing.T) *Client {
+	c, err := NewClientWithHTTP(f.srv.Client(), f.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.retryDelays = []time.Duration{time.Millisecond, time.Millisecond}
+	return c
+}
+
+func (f *fakeGCS) bucket(t *testing.T) *blob.Bucket {
+	b := f.client(t).OpenBucket(fakeBucket)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func (f *fakeGCS) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hook = h
+}
+
+func (f *fakeGCS) object(key string) *fakeObject {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.objects[key]
+}
+
+func (f *fakeGCS) lastUpload() *uploadRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.uploads) == 0 {
+		f.t.Fatal("no upload request arrived")
+	}
+	return f.uploads[len(f.uploads)-1]
+}
+
+// settledUploads waits until the server has finished reading every
+// upload request it received, and returns them.
+func (f *fakeGCS) settledUploads(t *testing.T) []*uploadRecord {
+	f.mu.Lock()
+	ups := append([]*uploadRecord(nil), f.uploads...)
+	f.mu.Unlock()
+	for _, u := range ups {
+		select {
+		case <-u.done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("an upload request is still being read")
+		}
+	}
+	return ups
+}
+
+func (f *fakeGCS) requestLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.requests...)
+}
+
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"error":{"code":%d,"message":%q,"errors":[{"message":%q,"reason":"test"}]}}`, code, msg, msg)
+}
+
+func (f *fakeGCS) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests = append(f.requests, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.RawQuery)
+	hook := f.hook
+	f.mu.Unlock()
+	if hook != nil && hook(w, r) {
+		return
+	}
+	const (
+		upload  = "/upload/storage/v1/b/" + fakeBucket + "/o"
+		objects = "/storage/v1/b/" + fakeBucket + "/o/"
+		bucket  = "/storage/v1/b/"
+	)
+	p := r.URL.Path
+	switch {
+	case r.Method == http.MethodPost && p == upload:
+		f.upload(w, r)
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/upload/storage/v1/b/"):
+		// Answer before reading the body, as a front end may.
+		jsonError(w, http.StatusNotFound, "The specified bucket does not exist.")
+	case strings.HasPrefix(p, objects):
+		f.serveObject(w, r, strings.TrimPrefix(p, objects))
+	case r.Method == http.MethodGet && strings.HasPrefix(p, bucket) && !strings.Contains(strings.TrimPrefix(p, bucket), "/"):
+		if strings.TrimPrefix(p, bucket) != fakeBucket {
+			jsonError(w, http.StatusNotFound, "The specified bucket does not exist.")
+			return
+		}
+		fmt.Fprintf(w, `{"name":%q}`, fakeBucket)
+	default:
+		jsonError(w, http.StatusNotImplemented, "fake: "+r.Method+" "+p)
+	}
+}
+
+func (f *fakeGCS) upload(w http.ResponseWriter, r *http.Request) {
+	rec := &uploadRecord{Query: r.URL.Query(), Header: r.Header.Clone(), ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding, done: make(chan struct{})}
+	f.mu.Lock()
+	f.uploads = append(f.uploads, rec)
+	f.mu.Unlock()
+	defer close(rec.done)
+	rec.Err = func() error {
+		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "multipart/related" {
+			return fmt.Errorf("content type %q", r.Header.Get("Content-Type"))
+		}
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		part, err := mr.NextPart()
+		if err != nil {
+			return err
+		}
+		if err := json.NewDecoder(part).Decode(&rec.Resource); err != nil {
+			return err
+		}
+		if part, err = mr.NextPart(); err != nil {
+			return err
+		}
+		rec.MediaType = part.Header.Get("Content-Type")
+		var media bytes.Buffer
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := part.Read(buf)
+			media.Write(buf[:n])
+			if f.onMedia != nil && n > 0 {
+				f.onMedia(media.Len())
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		rec.Media = media.Bytes()
+		// Only the closing boundary proves the body is complete.
+		if _, err := mr.NextPart(); err != io.EOF {
+			return fmt.Errorf("no closing boundary: %v", err)
+		}
+		return nil
+	}()
+	if rec.Err != nil {
+		jsonError(w, http.StatusBadRequest, "incomplete upload: "+rec.Err.Error())
+		return
+	}
+	name, _ := rec.Resource["name"].(string)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rec.Query.Get("ifGenerationMatch") == "0" && f.objects[name] != nil {
+		jsonError(w, http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
+		return
+	}
+	o := &fakeObject{meta: rec.Resource, data: rec.Media, updated: time.Now()}
+	f.objects[name] = o
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(o.resource(name))
+}
+
+func (o *fakeObject) resource(name string) map[string]any {
+	res := map[string]any{
+		"name": name, "bucket": fakeBucket, "size": fmt.Sprint(len(o.data)),
+		"updated": o.updated.UTC().Format(time.RFC3339Nano), "timeCreated": o.updated.UTC().Format(time.RFC3339Nano),
+		"etag": "CAE=", "generation": "1",
+	}
+	for _, k := range []string{"contentType", "metadata", "cacheControl", "contentEncoding"} {
+		if v, ok := o.meta[k]; ok {
+			res[k] = v
+		}
+	}
+	return res
+}
+
+func (f *fakeGCS) serveObject(w http.ResponseWriter, r *http.Request, name string) {
+	f.mu.Lock()
+	o := f.objects[name]
+	if r.Method == http.MethodDelete && o != nil {
+		delete(f.objects, name)
+	}
+	f.mu.Unlock()
+	if o == nil {
+		jsonError(w, http.StatusNotFound, "No such object: "+fakeBucket+"/"+name)
+		return
+	}
+	switch {
+	case r.Method == http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodGet && r.URL.Query().Get("alt") == "media":
+		if ct, ok := o.meta["contentType"].(string); ok {
+			w.Header().Set("Content-Type", ct)
+		}
+		http.ServeContent(w, r, "", o.updated, bytes.NewReader(o.data))
+	case r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(o.resource(name))
+	default:
+		jsonError(w, http.StatusNotImplemented, "fake: "+r.Method)
+	}
+}
+
+// failingReader yields n bytes of data, then fails with err.
+type failingReader struct {
+	n   int
+	err error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, r.err
+	}
+	if len(p) > r.n {
+		p = p[:r.n]
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	r.n -= len(p)
+	return len(p), nil
+}
+
+var errSource = errors.New("source broke")
