@@ -14,8 +14,10 @@ import (
 
 // unsupportedConformance names the conformance subtests that store keys a
 // directory refuses by design (see the package documentation), as a
-// -test.skip pattern. drivertest has no switch for them; TestRefusedKeys
-// checks that exactly these keys are refused, with the documented codes.
+// -test.skip pattern. drivertest has no switch for them; TestKeys checks
+// that these very keys are refused with the documented codes. Every other
+// weird key of the suite (backslashes, quotes, control characters, "..\",
+// unicode) is stored and passes.
 //   - TestListWeirdKeys writes all of escape.WeirdStrings at once;
 //   - dotdotslash has ".." components, ascii-1 a NUL byte (both would leave
 //     the root); repeatedfwdslashes has "//", and ascii-3 ends with "/"

@@ -60,6 +60,10 @@
 // Delete leaves empty directories in place (removing them would race with
 // writers creating files in them); listings do not report them.
 //
+// Paths are resolved through an os.Root: a symbolic link in the directory
+// is followed only if it stays inside it. Listings show symbolic links to
+// files as objects and skip symbolic links to directories (no loops).
+//
 // This package uses Linux system calls. It is part of the barman-cloud
 // command and has no compatibility promise as a library.
 package localfs

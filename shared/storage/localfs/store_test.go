@@ -3,14 +3,21 @@ package localfs_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"testing"
 
+	"gocloud.dev/blob"
+
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/storage"
+	"github.com/barmancloud/barman-cloud/shared/storage/localfs"
+	"github.com/barmancloud/barman-cloud/shared/walobject"
 )
 
 const key = "pg/wals/0000000100000000/000000010000000000000001"
@@ -123,5 +130,36 @@ func TestStoreMissingDirectory(t *testing.T) {
 	}
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the directory was created: %v", err)
+	}
+}
+
+// TestWithoutXattrsCallersReadContent: where objects have no metadata,
+// walobject identifies an archived WAL by reading it.
+func TestWithoutXattrsCallersReadContent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b := localfs.OpenBucketWithoutXattrs(dir)
+	s := &storage.Store{Loc: storage.Location{Provider: storage.File, Bucket: dir}, Bucket: b}
+	defer s.Close()
+	content := []byte("the WAL")
+	sum := sha256.Sum256(content)
+	err := b.WriteAll(ctx, key, content, &blob.WriterOptions{ContentType: "application/octet-stream", Metadata: walobject.Metadata(sum[:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, err := s.Metadata(ctx, key); err != nil || len(md) != 0 {
+		t.Fatalf("Metadata = %v, %v; want none", md, err)
+	}
+	cands, err := walobject.Find(ctx, s, path.Dir(key)+"/", path.Base(key))
+	if err != nil || len(cands) != 1 {
+		t.Fatalf("Find = %v, %v", cands, err)
+	}
+	same, how, err := walobject.SameContent(ctx, s, cands[0], sum[:], int64(len(content)))
+	if err != nil || !same || how != "sha256 "+hex.EncodeToString(sum[:]) {
+		t.Errorf("SameContent = %v, %q, %v; want true from the content", same, how, err)
+	}
+	other := sha256.Sum256([]byte("other WAL"))
+	if same, _, err := walobject.SameContent(ctx, s, cands[0], other[:], int64(len(content))); err != nil || same {
+		t.Errorf("SameContent with another digest = %v, %v; want false", same, err)
 	}
 }

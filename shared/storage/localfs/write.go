@@ -128,10 +128,11 @@ func (w *writer) conflict(p string) error {
 	return coded(gcerrors.InvalidArgument, "cannot store key %q: %q is an object, and a directory store cannot also use it as a directory of keys", w.key, p)
 }
 
-// pathError reports a missing root as a missing bucket.
+// pathError reports a root removed during the write as a missing bucket.
+// The open root still works as a directory then: ask by its path.
 func (w *writer) pathError(err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := w.root.Stat("."); serr != nil {
+		if _, serr := os.Stat(w.b.dir); errors.Is(serr, fs.ErrNotExist) {
 			return coded(gcerrors.NotFound, "directory %s does not exist", w.b.dir)
 		}
 	}
