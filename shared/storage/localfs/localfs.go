@@ -19,7 +19,7 @@
 // need a content digest then read the object.
 //
 // Copying the directory to a bucket (aws s3 sync, gsutil rsync) gives the
-// same keys.
+// same keys, without metadata: objects like those Barman itself writes.
 //
 // # Keys
 //
@@ -30,7 +30,9 @@
 // absent (NotFound) for reads: an empty component ("a//b", a trailing "/",
 // which a file system would merge into "a/b" and "a"), a "." component, and
 // a component starting with ".barman-cloud-tmp-", the names of files being
-// written. Such a key therefore never round-trips silently to another key.
+// written. Such a key therefore never turns silently into another key. The
+// tools never make one: a file:// URL has no key prefix, and server names
+// cannot contain "/".
 // A key cannot be both an object and a "directory" of other keys ("a" and
 // "a/b"): writing the second is refused with InvalidArgument.
 //
@@ -40,14 +42,15 @@
 // ".barman-cloud-tmp-" and 16 hexadecimal digits (never a WAL name, hidden
 // from listings), with its extended attributes; the file is fsynced and
 // then published in one step: with IfNotExist by link(2) to the key's name
-// (EEXIST: FailedPrecondition; link is atomic across processes, also on
-// NFS) and unlink of the temporary name, otherwise by rename(2). On a file
-// system without hard links, renameat2(RENAME_NOREPLACE) publishes a
+// (EEXIST: FailedPrecondition; the kernel decides, atomically across
+// processes) and unlink of the temporary name, otherwise by rename(2). On
+// a file system without hard links, renameat2(RENAME_NOREPLACE) publishes a
 // conditional create; where neither exists, it fails rather than race. The
 // key's directory and each directory above it up to the root are then
 // fsynced: a directory another process created may not be durable yet.
 // A cancelled context, or an error from the source or from a Write, before
-// Close removes the temporary file and publishes nothing.
+// Close removes the temporary file and publishes nothing (directories it
+// created stay, unlisted).
 //
 // Directories are created as needed, mode 0755 less the umask, and files
 // mode 0644 less the umask: run from PostgreSQL's archive_command (umask
