@@ -18,5 +18,6 @@ set -x
 bin/barman-cloud-wal-archive -v --zstd "file://$work/archive" demo "$seg"
 bin/barman-cloud-wal-archive -v --zstd "file://$work/archive" demo "$seg"
 { set +x; } 2>/dev/null
-echo "== archived objects under file://$work/archive:"
-cd "$work/archive" && find . -type f ! -name '*.attrs' -exec ls -l {} +
+echo "== everything under file://$work/archive (the objects alone; their metadata is in"
+echo "   extended attributes: getfattr -d -m user.barman-cloud FILE):"
+cd "$work/archive" && find . -type f -exec ls -l {} +

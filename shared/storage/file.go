@@ -8,7 +8,8 @@ import (
 	"os"
 
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
+
+	"github.com/barmancloud/barman-cloud/shared/storage/localfs"
 )
 
 func openFile(loc Location) (*Store, error) {
@@ -23,8 +24,8 @@ func openFile(loc Location) (*Store, error) {
 		}
 		return err == nil, err
 	}
-	// fileblob refuses to open a missing directory; like a missing bucket
-	// on the cloud providers, that is reported when the store is used.
+	// A missing directory is a missing bucket, reported when the store is
+	// used, as on the cloud providers; it is never created.
 	if ok, err := s.bucketExists(context.Background()); !ok {
 		if err == nil {
 			err = &BucketMissingError{Bucket: loc.Bucket, Directory: true}
@@ -32,9 +33,10 @@ func openFile(loc Location) (*Store, error) {
 		s.unavailable = err
 		return s, nil
 	}
-	// Temporary files next to their final name: a rename from the system
-	// temporary directory would fail across file systems.
-	b, err := fileblob.OpenBucket(loc.Bucket, &fileblob.Options{NoTempDir: true})
+	// localfs, not gocloud's fileblob: it fsyncs, creates conditionally
+	// with link(2) (atomic across processes), never publishes a failed
+	// write, and keeps metadata in extended attributes, not sidecar files.
+	b, err := localfs.OpenBucket(loc.Bucket)
 	if err != nil {
 		return nil, err
 	}
