@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/wal"
@@ -67,6 +69,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitcode,
 			"lines":    cmdLines,
 			"mkwal":    cmdMkwal,
+			"meta":     cmdMeta,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Control characters for arguments, which a script cannot write.
@@ -243,4 +246,34 @@ func usesShortH(t *cloudcli.Tool) bool {
 		}
 	}
 	return false
+}
+
+// cmdMeta prints the user metadata a file store keeps for an object (in
+// extended attributes, see shared/storage/localfs) as sorted KEY=VALUE
+// lines on stdout:
+//
+//	meta FILE
+func cmdMeta(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: meta FILE")
+	}
+	const prefix = "user.barman-cloud."
+	path := ts.MkAbs(args[0])
+	buf := make([]byte, 64<<10)
+	n, err := unix.Listxattr(path, buf)
+	ts.Check(err)
+	var lines []string
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00") {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		v := make([]byte, 64<<10)
+		m, err := unix.Getxattr(path, name, v)
+		ts.Check(err)
+		lines = append(lines, strings.TrimPrefix(name, prefix)+"="+string(v[:m]))
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Fprintln(ts.Stdout(), l)
+	}
 }
