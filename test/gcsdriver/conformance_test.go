@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/blob/drivertest"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/api/storage/v1"
 
 	"github.com/barmancloud/barman-cloud/shared/storage/gcsrest"
 	"github.com/barmancloud/barman-cloud/test/harness"
@@ -106,9 +106,9 @@ func (verifyAs) BeforeCopy(func(any) bool) error   { return nil }
 func (verifyAs) BeforeDelete(func(any) bool) error { return nil }
 
 func (verifyAs) BeforeList(as func(any) bool) error {
-	var q url.Values
-	if !as(&q) || q == nil {
-		return errors.New("BeforeList As(*url.Values) failed")
+	var call *storage.ObjectsListCall
+	if !as(&call) || call == nil {
+		return errors.New("BeforeList As(**storage.ObjectsListCall) failed")
 	}
 	return nil
 }

@@ -3,12 +3,10 @@ package gcsrest
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,35 +16,15 @@ import (
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/api/storage/v1"
 )
 
-// Object is the part of the JSON API's object resource this driver reads.
-// Attributes and listed objects expose it through As (*Object).
-type Object struct {
-	Name               string            `json:"name"`
-	Bucket             string            `json:"bucket"`
-	Generation         string            `json:"generation"`
-	Size               string            `json:"size"`
-	ContentType        string            `json:"contentType"`
-	ContentEncoding    string            `json:"contentEncoding"`
-	ContentDisposition string            `json:"contentDisposition"`
-	ContentLanguage    string            `json:"contentLanguage"`
-	CacheControl       string            `json:"cacheControl"`
-	Metadata           map[string]string `json:"metadata"`
-	MD5Hash            string            `json:"md5Hash"`
-	Etag               string            `json:"etag"`
-	TimeCreated        string            `json:"timeCreated"`
-	Updated            string            `json:"updated"`
-	KMSKeyName         string            `json:"kmsKeyName"`
-}
+// Object is the JSON API's object resource. Attributes and listed objects
+// expose it through As (*Object).
+type Object = storage.Object
 
-func (o *Object) size() int64 {
-	n, _ := strconv.ParseInt(o.Size, 10, 64)
-	return n
-}
-
-func (o *Object) md5() []byte {
-	b, _ := base64.StdEncoding.DecodeString(o.MD5Hash)
+func md5Of(o *Object) []byte {
+	b, _ := base64.StdEncoding.DecodeString(o.Md5Hash)
 	return b
 }
 
@@ -106,16 +84,12 @@ func (b *bucket) getObject(ctx context.Context, key string) (*Object, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	res, err := b.c.do(ctx, http.MethodGet, b.c.objectURL(b.name, key), nil, nil, nil, true)
-	if err != nil {
-		return nil, err
-	}
-	defer drain(res)
-	var o Object
-	if err := json.NewDecoder(res.Body).Decode(&o); err != nil {
-		return nil, fmt.Errorf("gcsrest: decoding the metadata of %q: %w", key, err)
-	}
-	return &o, nil
+	var o *Object
+	err := b.c.retry(ctx, func(ctx context.Context) (err error) {
+		o, err = b.c.svc.Objects.Get(b.name, key).Context(ctx).Do()
+		return err
+	})
+	return o, err
 }
 
 func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
@@ -137,8 +111,8 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 		Metadata:           o.Metadata,
 		CreateTime:         parseTime(o.TimeCreated),
 		ModTime:            parseTime(o.Updated),
-		Size:               o.size(),
-		MD5:                o.md5(),
+		Size:               int64(o.Size),
+		MD5:                md5Of(o),
 		ETag:               etag,
 		AsFunc:             objectAs(o),
 	}, nil
@@ -154,58 +128,52 @@ func objectAs(o *Object) func(any) bool {
 	}
 }
 
-// listResponse is the JSON API's objects.list answer.
-type listResponse struct {
-	Items         []*Object `json:"items"`
-	Prefixes      []string  `json:"prefixes"`
-	NextPageToken string    `json:"nextPageToken"`
-}
-
+// ListPaged lists one page. BeforeList reaches the request with
+// As(**storage.ObjectsListCall).
 func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
-	q := url.Values{}
+	call := b.c.svc.Objects.List(b.name)
 	if opts.Prefix != "" {
-		q.Set("prefix", opts.Prefix)
+		call.Prefix(opts.Prefix)
 	}
 	if opts.Delimiter != "" {
-		q.Set("delimiter", opts.Delimiter)
+		call.Delimiter(opts.Delimiter)
 	}
 	if opts.PageSize > 0 {
-		q.Set("maxResults", strconv.Itoa(opts.PageSize))
+		call.MaxResults(int64(opts.PageSize))
 	}
 	if len(opts.PageToken) > 0 {
-		q.Set("pageToken", string(opts.PageToken))
+		call.PageToken(string(opts.PageToken))
 	}
 	if opts.BeforeList != nil {
 		if err := opts.BeforeList(func(i any) bool {
-			p, ok := i.(*url.Values)
+			p, ok := i.(**storage.ObjectsListCall)
 			if ok {
-				*p = q
+				*p = call
 			}
 			return ok
 		}); err != nil {
 			return nil, err
 		}
 	}
-	res, err := b.c.do(ctx, http.MethodGet, b.c.bucketURL(b.name)+"/o", q, nil, nil, true)
+	var res *storage.Objects
+	err := b.c.retry(ctx, func(ctx context.Context) (err error) {
+		res, err = call.Context(ctx).Do()
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer drain(res)
-	var lr listResponse
-	if err := json.NewDecoder(res.Body).Decode(&lr); err != nil {
-		return nil, fmt.Errorf("gcsrest: decoding a listing of %q: %w", opts.Prefix, err)
-	}
-	page := &driver.ListPage{NextPageToken: []byte(lr.NextPageToken)}
-	for _, o := range lr.Items {
+	page := &driver.ListPage{NextPageToken: []byte(res.NextPageToken)}
+	for _, o := range res.Items {
 		page.Objects = append(page.Objects, &driver.ListObject{
 			Key:     o.Name,
 			ModTime: parseTime(o.Updated),
-			Size:    o.size(),
-			MD5:     o.md5(),
+			Size:    int64(o.Size),
+			MD5:     md5Of(o),
 			AsFunc:  objectAs(o),
 		})
 	}
-	for _, p := range lr.Prefixes {
+	for _, p := range res.Prefixes {
 		page.Objects = append(page.Objects, &driver.ListObject{
 			Key:    p,
 			IsDir:  true,
@@ -234,17 +202,22 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 		}
 		return &reader{
 			body:  io.NopCloser(strings.NewReader("")),
-			attrs: driver.ReaderAttributes{ContentType: o.ContentType, ModTime: parseTime(o.Updated), Size: o.size()},
+			attrs: driver.ReaderAttributes{ContentType: o.ContentType, ModTime: parseTime(o.Updated), Size: int64(o.Size)},
 		}, nil
 	}
-	header := http.Header{}
-	switch {
-	case length > 0:
-		header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
-	case offset > 0:
-		header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
-	}
-	res, err := b.c.do(ctx, http.MethodGet, b.c.objectURL(b.name, key), url.Values{"alt": {"media"}}, header, nil, true)
+	var res *http.Response
+	err := b.c.retry(ctx, func(ctx context.Context) error {
+		call := b.c.svc.Objects.Get(b.name, key).Context(ctx)
+		switch {
+		case length > 0:
+			call.Header().Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
+		case offset > 0:
+			call.Header().Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		}
+		var err error
+		res, err = call.Download()
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -306,18 +279,7 @@ func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOpti
 	// Not retried: a delete that succeeded but whose answer was lost would
 	// be reported as not found (Google's clients retry a delete only when
 	// it names a generation).
-	res, err := b.c.do(ctx, http.MethodDelete, b.c.objectURL(b.name, key), nil, nil, nil, false)
-	if err != nil {
-		return err
-	}
-	drain(res)
-	return nil
-}
-
-// rewriteResponse is the JSON API's objects.rewrite answer.
-type rewriteResponse struct {
-	Done         bool   `json:"done"`
-	RewriteToken string `json:"rewriteToken"`
+	return b.c.svc.Objects.Delete(b.name, key).Context(ctx).Do()
 }
 
 // Copy rewrites srcKey to dstKey inside the bucket, in as many calls as
@@ -331,26 +293,19 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 	if err := errors.Join(checkKey(dstKey), checkKey(srcKey)); err != nil {
 		return err
 	}
-	u := b.c.objectURL(b.name, srcKey) + "/rewriteTo/b/" + escapePathSegment(b.name) + "/o/" + escapePathSegment(dstKey)
-	q := url.Values{}
+	call := b.c.svc.Objects.Rewrite(b.name, srcKey, b.name, dstKey, &Object{}).Context(ctx)
 	for {
-		res, err := b.c.do(ctx, http.MethodPost, u, q, http.Header{"Content-Type": {"application/json"}}, strings.NewReader("{}"), false)
+		res, err := call.Do()
 		if err != nil {
 			return err
 		}
-		var rr rewriteResponse
-		err = json.NewDecoder(res.Body).Decode(&rr)
-		drain(res)
-		if err != nil {
-			return fmt.Errorf("gcsrest: decoding a rewrite answer: %w", err)
-		}
-		if rr.Done {
+		if res.Done {
 			return nil
 		}
-		if rr.RewriteToken == "" {
+		if res.RewriteToken == "" {
 			return errors.New("gcsrest: rewrite neither done nor continued")
 		}
-		q.Set("rewriteToken", rr.RewriteToken)
+		call.RewriteToken(res.RewriteToken)
 	}
 }
 

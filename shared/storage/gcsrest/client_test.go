@@ -39,7 +39,7 @@ func TestEmulatorEndpoint(t *testing.T) {
 		{in: "http://127.0.0.1:4443", want: "http://127.0.0.1:4443"},
 		{in: "http://127.0.0.1:4443/", want: "http://127.0.0.1:4443"},
 		{in: "https://gcs.example:8443", want: "https://gcs.example:8443"},
-		{in: "http://host/prefix/", want: "http://host/prefix"},
+		{in: "http://host/prefix/", wantErr: true},
 		{in: "ftp://127.0.0.1:21", wantErr: true},
 		{in: "http://", wantErr: true},
 		{in: ":4443", wantErr: true},
@@ -62,19 +62,44 @@ func TestEmulatorEndpoint(t *testing.T) {
 	}
 }
 
+// TestNewClientEmulator: with STORAGE_EMULATOR_HOST, JSON API calls go to
+// /storage/v1 and uploads to /upload/storage/v1 on that host, without
+// authentication.
 func TestNewClientEmulator(t *testing.T) {
-	c, err := NewClient(context.Background(), "127.0.0.1:4510")
+	f := newFakeGCS(t)
+	var auth []string
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		auth = append(auth, r.Header.Get("Authorization"))
+		return false
+	})
+	c, err := NewClient(context.Background(), strings.TrimPrefix(f.srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Endpoint() != "http://127.0.0.1:4510" {
-		t.Errorf("endpoint %q", c.Endpoint())
+	if c.Endpoint() != f.srv.URL {
+		t.Errorf("endpoint %q, want %q", c.Endpoint(), f.srv.URL)
 	}
-	if got := c.objectURL("b", "a/b"); got != "http://127.0.0.1:4510/storage/v1/b/b/o/a%2Fb" {
-		t.Errorf("object URL %q", got)
+	b := c.OpenBucket(fakeBucket)
+	defer b.Close()
+	ctx := context.Background()
+	if err := b.Upload(ctx, "a/b", strings.NewReader("x"), &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
+		t.Fatal(err)
 	}
-	if got := c.uploadURL("b"); got != "http://127.0.0.1:4510/upload/storage/v1/b/b/o" {
-		t.Errorf("upload URL %q", got)
+	if _, err := b.Attributes(ctx, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POST /upload/storage/v1/b/bkt/o", "GET /storage/v1/b/bkt/o/a%2Fb"}
+	var got []string
+	for _, r := range f.requestLog() {
+		got = append(got, strings.Split(r, "?")[0])
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+	for _, a := range auth {
+		if a != "" {
+			t.Errorf("Authorization %q sent to the emulator", a)
+		}
 	}
 	if _, err := NewClient(context.Background(), "ftp://x"); err == nil {
 		t.Error("a bad emulator host was accepted")

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	gax "github.com/googleapis/gax-go/v2"
 	"gocloud.dev/blob"
 )
 
@@ -69,7 +70,7 @@ func (f *fakeGCS) client(t *testing.T) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.retryDelays = []time.Duration{time.Millisecond, time.Millisecond}
+	c.backoff = gax.Backoff{Initial: time.Millisecond, Max: time.Millisecond}
 	return c
 }
 

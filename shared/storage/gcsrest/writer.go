@@ -1,20 +1,17 @@
 package gcsrest
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
-	"net/url"
 	"sync"
 
 	"gocloud.dev/blob/driver"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/storage/v1"
 )
 
 // WriteOptions are the GCS choices of one write that gocloud's
@@ -24,18 +21,6 @@ type WriteOptions struct {
 	// KMSKeyName encrypts the object with this Cloud KMS key (the
 	// kmsKeyName parameter of the upload).
 	KMSKeyName string
-}
-
-// uploadResource is the object resource sent with an upload.
-type uploadResource struct {
-	Name               string            `json:"name"`
-	ContentType        string            `json:"contentType,omitempty"`
-	ContentEncoding    string            `json:"contentEncoding,omitempty"`
-	ContentDisposition string            `json:"contentDisposition,omitempty"`
-	ContentLanguage    string            `json:"contentLanguage,omitempty"`
-	CacheControl       string            `json:"cacheControl,omitempty"`
-	Metadata           map[string]string `json:"metadata,omitempty"`
-	MD5Hash            string            `json:"md5Hash,omitempty"`
 }
 
 func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
@@ -54,7 +39,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 			return nil, err
 		}
 	}
-	res := uploadResource{
+	obj := &Object{
 		Name:               key,
 		ContentType:        contentType,
 		ContentEncoding:    opts.ContentEncoding,
@@ -64,33 +49,37 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		Metadata:           opts.Metadata,
 	}
 	if len(opts.ContentMD5) > 0 {
-		res.MD5Hash = base64.StdEncoding.EncodeToString(opts.ContentMD5)
+		obj.Md5Hash = base64.StdEncoding.EncodeToString(opts.ContentMD5)
 	}
-	q := url.Values{"uploadType": {"multipart"}}
+	call := b.c.svc.Objects.Insert(b.name, obj)
 	if opts.IfNotExist {
 		// Only create: 412 Precondition Failed when the name is taken.
-		q.Set("ifGenerationMatch", "0")
+		call.IfGenerationMatch(0)
 	}
 	if wo.KMSKeyName != "" {
-		q.Set("kmsKeyName", wo.KMSKeyName)
+		call.KmsKeyName(wo.KMSKeyName)
 	}
-	return &writer{ctx: ctx, b: b, key: key, resource: res, query: q}, nil
+	mediaType := contentType
+	if mediaType == "" {
+		mediaType = "application/octet-stream"
+	}
+	return &writer{ctx: ctx, key: key, call: call, mediaType: mediaType}, nil
 }
 
-// writer uploads an object in one multipart/related request (metadata,
-// then the media), streaming the media as it comes: nothing but the
-// transport's small buffers is held in memory, whatever the size.
+// writer uploads an object in one multipart upload request (metadata, then
+// the media), which the generated client streams as the media comes:
+// nothing but small buffers is held in memory, whatever the size. The
+// request is never retried: its body cannot be read twice.
 //
 // The server stores the object only once it has read the closing
-// boundary, and the closing boundary is sent only after the source ended
-// cleanly and while the context is live: a failing source or a cancelled
-// context breaks the request off and leaves no object.
+// boundary, and an uploadGuard keeps the closing boundary from being sent
+// unless the source ended cleanly with the context live: a failing source
+// or a cancelled context breaks the request off and leaves no object.
 type writer struct {
-	ctx      context.Context
-	b        *bucket
-	key      string
-	resource uploadResource
-	query    url.Values
+	ctx       context.Context
+	key       string
+	call      *storage.ObjectsInsertCall
+	mediaType string
 
 	// Write path: Write feeds pw, a goroutine sends the request.
 	pw   *io.PipeWriter
@@ -102,7 +91,7 @@ type writer struct {
 }
 
 // Upload sends r as the whole object (driver.Uploader: blob.Bucket.Upload
-// streams through here without a pipe or a goroutine). The request's
+// streams through here without our pipe and goroutine). The request's
 // error is returned by Close: gocloud gives its error code (412 →
 // FailedPrecondition) only to errors from Close, not to Upload's.
 func (w *writer) Upload(r io.Reader) error {
@@ -110,7 +99,7 @@ func (w *writer) Upload(r io.Reader) error {
 		return errors.New("gcsrest: Upload after Write")
 	}
 	w.uploaded = true
-	w.err = w.send(r)
+	w.err = w.send(r, func(error) {})
 	return nil
 }
 
@@ -127,9 +116,10 @@ func (w *writer) start() {
 	w.pw, w.done = pw, make(chan struct{})
 	go func() {
 		defer close(w.done)
-		w.err = w.send(pr)
-		// Unblock a Write still waiting for the request to read.
-		pr.CloseWithError(fmt.Errorf("gcsrest: upload of %q ended: %v", w.key, w.err))
+		w.err = w.send(pr, func(err error) {
+			// Unblock a Write, or the client's read of pr, still waiting.
+			pr.CloseWithError(fmt.Errorf("gcsrest: upload of %q ended: %v", w.key, err))
+		})
 	}()
 }
 
@@ -149,54 +139,103 @@ func (w *writer) Close() error {
 	return w.err
 }
 
-// send streams one multipart upload request whose media is src.
-func (w *writer) send(src io.Reader) error {
-	meta, err := json.Marshal(w.resource)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/json; charset=UTF-8"}})
-	if err != nil {
-		return err
-	}
-	if _, err := pw.Write(meta); err != nil {
-		return err
-	}
-	mediaType := w.resource.ContentType
-	if mediaType == "" {
-		mediaType = "application/octet-stream"
-	}
-	if _, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {mediaType}}); err != nil {
-		return err
-	}
-	head := bytes.Clone(buf.Bytes())
-	buf.Reset()
-	if err := mw.Close(); err != nil {
-		return err
-	}
-	body := io.MultiReader(bytes.NewReader(head), src, &guardedTail{ctx: w.ctx, tail: bytes.NewReader(buf.Bytes())})
-	header := http.Header{"Content-Type": {"multipart/related; boundary=" + mw.Boundary()}}
-	res, err := w.b.c.do(w.ctx, http.MethodPost, w.b.c.uploadURL(w.b.name), w.query, header, io.NopCloser(body), false)
-	if err != nil {
-		return err
-	}
-	drain(res)
-	return nil
+// send uploads src as the object's media in one request. ended is called
+// with the request's result before send waits for a read of src still in
+// progress: it must unblock a read that would otherwise never return (a
+// read of the Write path's pipe).
+func (w *writer) send(src io.Reader, ended func(error)) error {
+	g := &uploadGuard{ctx: w.ctx, src: src}
+	_, err := w.call.Media(g, googleapi.ChunkSize(0), googleapi.ContentType(w.mediaType)).
+		Context(context.WithValue(w.ctx, guardKey{}, g)).Do()
+	ended(err)
+	g.finish()
+	return err
 }
 
-// guardedTail is the closing boundary of an upload: it refuses to be read
-// once the context is done, so that an upload cancelled after its source
-// ended is still broken off before the server can commit it.
-type guardedTail struct {
-	ctx  context.Context
-	tail io.Reader
+// uploadGuard is an upload's media. The generated client copies the media
+// into the multipart body from a goroutine and, when the media fails,
+// still writes the closing boundary before it fails the body; the guard
+// records the failure first, and guardTransport then fails the body
+// before anything read after it (the closing boundary included) goes out.
+// The same holds for a done context, which the transport may notice late.
+type uploadGuard struct {
+	ctx context.Context
+	src io.Reader
+
+	readMu   sync.Mutex // held while src is read
+	finished bool       // under readMu: the request is over
+
+	mu  sync.Mutex
+	err error // the source's failure
 }
 
-func (g *guardedTail) Read(p []byte) (int, error) {
-	if err := g.ctx.Err(); err != nil {
-		return 0, err
+type guardKey struct{}
+
+var errUploadOver = errors.New("gcsrest: the upload request is over")
+
+func (g *uploadGuard) Read(p []byte) (int, error) {
+	g.readMu.Lock()
+	defer g.readMu.Unlock()
+	if g.finished {
+		return 0, errUploadOver
 	}
-	return g.tail.Read(p)
+	n, err := g.src.Read(p)
+	if err != nil && err != io.EOF {
+		g.mu.Lock()
+		g.err = err
+		g.mu.Unlock()
+	}
+	return n, err
+}
+
+// finish waits for a read of the source in progress and refuses further
+// ones: the client's copying goroutine may outlive the request, the
+// caller's reader must not.
+func (g *uploadGuard) finish() {
+	g.readMu.Lock()
+	g.finished = true
+	g.readMu.Unlock()
+}
+
+// abandoned is why the body must not go on, or nil.
+func (g *uploadGuard) abandoned() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.err != nil {
+		return g.err
+	}
+	return g.ctx.Err()
+}
+
+// guardTransport wraps the body of a guarded upload request.
+type guardTransport struct {
+	base http.RoundTripper // nil: http.DefaultTransport
+}
+
+func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if g, ok := req.Context().Value(guardKey{}).(*uploadGuard); ok && req.Body != nil {
+		r := *req
+		r.Body = &guardedBody{ReadCloser: req.Body, g: g}
+		req = &r
+	}
+	return base.RoundTrip(req)
+}
+
+type guardedBody struct {
+	io.ReadCloser
+	g *uploadGuard
+}
+
+// Read checks the guard after reading, so that bytes produced after the
+// source failed or the context ended are never passed on.
+func (b *guardedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if gerr := b.g.abandoned(); gerr != nil {
+		return 0, gerr
+	}
+	return n, err
 }
