@@ -118,8 +118,8 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestObjectsWrittenThroughTheStore: the metadata sidecar files of a file
-// store are not objects.
+// TestObjectsWrittenThroughTheStore: an object written through the file
+// store (with metadata, as wal-archive writes) is listed once, as itself.
 func TestObjectsWrittenThroughTheStore(t *testing.T) {
 	u := store(t)
 	loc, err := storage.ParseURL(storage.S3, u)
@@ -180,6 +180,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--timeline", "2.0", u, "pg"}, "'2.0' is not a valid input"},
 		{[]string{"--timeline", u, "pg"}, ""},
 		{[]string{"--tim", "0", u, "pg"}, "argument --timeline"},
+		{[]string{"--timeline", "x"}, "argument --timeline: 'x' is not a valid input"},
 		{[]string{u, "a/b"}, "must not contain '/'"},
 		{[]string{"--no-partial", u, "pg"}, "--no-partial"},
 	}

@@ -77,13 +77,6 @@ var positionals = []string{"destination_url", "server_name"}
 
 func parse(r *cloudcli.Run) (Options, error) {
 	o := Options{Test: r.Common.Test}
-	switch n := len(r.Args); {
-	case n < len(positionals):
-		return o, cloudcli.UsageError("the following arguments are required: %s", strings.Join(positionals[n:], ", "))
-	case n > len(positionals):
-		return o, cloudcli.UsageError("unrecognized arguments: %s", strings.Join(r.Args[len(positionals):], " "))
-	}
-	o.URL, o.Server = r.Args[0], r.Args[1]
 	if r.IsSet("timeline") {
 		n, err := argval.Positive(r.String("timeline"))
 		if err != nil {
@@ -91,5 +84,14 @@ func parse(r *cloudcli.Run) (Options, error) {
 		}
 		o.Timeline = n
 	}
+	// argparse converts option values as it meets them and checks the
+	// positionals last.
+	switch n := len(r.Args); {
+	case n < len(positionals):
+		return o, cloudcli.UsageError("the following arguments are required: %s", strings.Join(positionals[n:], ", "))
+	case n > len(positionals):
+		return o, cloudcli.UsageError("unrecognized arguments: %s", strings.Join(r.Args[len(positionals):], " "))
+	}
+	o.URL, o.Server = r.Args[0], r.Args[1]
 	return o, nil
 }
