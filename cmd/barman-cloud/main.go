@@ -6,7 +6,9 @@ import (
 	"os"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
+	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
 	"github.com/barmancloud/barman-cloud/tools/walarchive"
+	"github.com/barmancloud/barman-cloud/tools/walrestore"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -15,6 +17,8 @@ var version = ""
 // Tools lists every tool of the binary, in the order --help shows them.
 var Tools = []*cloudcli.Tool{
 	walarchive.Tool,
+	walrestore.Tool,
+	checkwalarchive.Tool,
 }
 
 func main() {

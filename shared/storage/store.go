@@ -202,21 +202,38 @@ type Object struct {
 // provider's (lexicographic) order. With delimiter "/", "directories" are
 // skipped; with "", the listing is recursive.
 func (s *Store) List(ctx context.Context, prefix, delimiter string) ([]Object, error) {
+	var out []Object
+	err := s.Walk(ctx, prefix, delimiter, func(o Object) error {
+		out = append(out, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Walk calls fn for each object List would return, in the same order, as
+// the listing's pages arrive: memory does not grow with the number of
+// objects, and the walk stops early when fn returns an error, which Walk
+// then returns unchanged.
+func (s *Store) Walk(ctx context.Context, prefix, delimiter string, fn func(Object) error) error {
 	if s.unavailable != nil {
-		return nil, s.classify(s.unavailable, true)
+		return s.classify(s.unavailable, true)
 	}
 	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: delimiter})
-	var out []Object
 	for {
 		o, err := it.Next(ctx)
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, s.classify(err, true)
+			return s.classify(err, true)
 		}
 		if !o.IsDir {
-			out = append(out, Object{Key: o.Key, Size: o.Size})
+			if err := fn(Object{Key: o.Key, Size: o.Size}); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -1,0 +1,96 @@
+package walrestore
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// destFile is WAL_DEST being written: a temporary file in WAL_DEST's
+// directory (so the rename cannot cross file systems), which becomes
+// WAL_DEST only on Commit. Until then WAL_DEST is untouched, so PostgreSQL
+// (or anything else looking) never sees a partial WAL file.
+type destFile struct {
+	f         *os.File
+	tmp, dest string
+	done      bool
+}
+
+// tempMarker is part of every temporary file's name, so that one left by a
+// killed process is recognisable as ours: ".RECOVERYXLOG.barman-cloud-tmp-XXXXXXXXXXXX".
+const tempMarker = ".barman-cloud-tmp-"
+
+func createDest(dest string) (*destFile, error) {
+	dir, base := filepath.Split(dest)
+	for tries := 0; ; tries++ {
+		var r [6]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return nil, err
+		}
+		tmp := filepath.Join(dir, "."+base+tempMarker+hex.EncodeToString(r[:]))
+		// Mode 0666 before the umask, as Barman's open(dest, "wb") creates
+		// WAL_DEST.
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) && tries < 100 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot create a temporary file next to %s: %w", dest, err)
+		}
+		return &destFile{f: f, tmp: tmp, dest: dest}, nil
+	}
+}
+
+func (d *destFile) Write(p []byte) (int, error) { return d.f.Write(p) }
+
+// Commit makes the content durable and visible as WAL_DEST: the file is
+// flushed to disk before the rename, and the directory after it, so that a
+// crash leaves either no WAL_DEST or the complete one. On error nothing is
+// left at WAL_DEST (nor the temporary file).
+func (d *destFile) Commit() error {
+	if err := d.f.Sync(); err != nil {
+		return fmt.Errorf("flushing %s: %w", d.tmp, err)
+	}
+	if err := d.f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", d.tmp, err)
+	}
+	if err := os.Rename(d.tmp, d.dest); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", d.tmp, d.dest, err)
+	}
+	d.done = true
+	if err := syncDir(filepath.Dir(d.dest)); err != nil {
+		os.Remove(d.dest)
+		return fmt.Errorf("flushing directory of %s: %w", d.dest, err)
+	}
+	return nil
+}
+
+// Abort removes the temporary file, unless Commit succeeded.
+func (d *destFile) Abort() {
+	if d.done {
+		return
+	}
+	d.done = true
+	d.f.Close()
+	os.Remove(d.tmp)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = f.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		// The file system cannot sync a directory (some network and FUSE
+		// file systems); the rename is as durable as it can make it.
+		return nil
+	}
+	return err
+}

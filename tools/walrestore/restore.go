@@ -1,0 +1,233 @@
+package walrestore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/barmancloud/barman-cloud/shared/compress"
+	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/storage"
+	"github.com/barmancloud/barman-cloud/shared/wal"
+	"github.com/barmancloud/barman-cloud/shared/walobject"
+)
+
+// Restore runs barman-cloud-wal-restore with parsed options; open builds
+// the store (it is called after the WAL name is checked, so that a bad name
+// is reported before any provider set-up, as in Barman).
+func Restore(ctx context.Context, log zerolog.Logger, o Options, open func() (*storage.Store, error)) error {
+	name, err := wal.Parse(o.WALName)
+	if err == nil && name.Base != o.WALName {
+		// Barman would look for the name with its directory part inside
+		// the hash directory, where nothing is ever archived.
+		err = fmt.Errorf("%s is an invalid name for a WAL file: expected a file name (%%f), not a path", o.WALName)
+	}
+	if err != nil {
+		log.Error().Msg(err.Error())
+		return exitcode.Reported(exitcode.Usage, err)
+	}
+	if err := wal.CheckServer(o.Server); err != nil {
+		return exitcode.Wrap(exitcode.Usage, err)
+	}
+	store, err := open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if o.Test {
+		return store.Verify(ctx)
+	}
+	rs := &restorer{log: log, store: store, o: o, name: name}
+	return rs.run(ctx)
+}
+
+type restorer struct {
+	log   zerolog.Logger
+	store *storage.Store
+	o     Options
+	name  wal.Name
+}
+
+func (rs *restorer) run(ctx context.Context) error {
+	start := time.Now()
+	exact := wal.Dir(rs.store.Loc.Prefix, rs.o.Server, rs.name) + rs.name.Base
+	objs, err := rs.store.List(ctx, exact, "/")
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", exact, err)
+	}
+	sel := walobject.Select(objs, exact, rs.o.NoPartial)
+	for _, s := range sel.Skipped {
+		switch s.Reason {
+		case walobject.SkipUnknown:
+			rs.log.Warn().Msgf("Unknown WAL file: %s", s.Key)
+		case walobject.SkipBackup:
+			rs.log.Info().Msgf("Skipping backup file: %s", s.Key)
+		case walobject.SkipPartial:
+			rs.log.Info().Msgf("Skipping partial file: %s", s.Key)
+		}
+	}
+	if !sel.Found {
+		// PostgreSQL probes for files that do not exist: not an error
+		// worth a line in its log at the default verbosity.
+		err := fmt.Errorf("WAL file %s for server %s does not exist", rs.name.Base, rs.o.Server)
+		rs.log.Info().Msg(err.Error())
+		return exitcode.Reported(exitcode.Failure, err)
+	}
+	c := sel.Candidate
+	rs.log.Info().Msgf("Found WAL %s for server %s as %s", rs.name.Base, rs.o.Server, c.Key)
+	rs.log.Debug().Msgf("Downloading %s to %s (%s)", c.Key, rs.o.Dest, decompressing(c.Compression))
+	n, err := rs.download(ctx, sel)
+	if err != nil {
+		return err
+	}
+	rs.log.Info().Msgf("Restored %s as %s (%d bytes) in %s", c.Key, rs.o.Dest, n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func decompressing(a *compress.Algorithm) string {
+	if a == nil {
+		return "no compression"
+	}
+	return "decompressing " + a.Name
+}
+
+// download writes the chosen object, decompressed and verified, to
+// WAL_DEST, and returns its length.
+func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n int64, err error) {
+	c := sel.Candidate
+	defer func() {
+		// A panic in a decompressor (a library bug, on data corrupted the
+		// wrong way) would exit with status 2, which means "storage
+		// unreachable". The deferred clean-up below has run by now.
+		if p := recover(); p != nil {
+			err = exitcode.Wrap(exitcode.General, fmt.Errorf("decompressing %s: %w", c.Key,
+				&compress.CorruptError{Alg: algName(c.Compression), Err: fmt.Errorf("decoder panic: %v", p)}))
+		}
+	}()
+	want, err := walobject.RecordedDigest(ctx, rs.store, c)
+	if err != nil {
+		return 0, fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
+	}
+	r, err := walobject.Open(ctx, rs.store, c)
+	if err != nil {
+		return 0, fmt.Errorf("downloading %s: %w", c.Key, readError(err))
+	}
+	defer r.Close()
+	dst, err := createDest(rs.o.Dest)
+	if err != nil {
+		return 0, exitcode.Wrap(exitcode.General, err)
+	}
+	defer dst.Abort()
+	h := sha256.New()
+	head := &headWriter{max: 4096}
+	// A fixed buffer, and no WriterTo/ReaderFrom shortcut that could
+	// buffer more: memory does not grow with the WAL's size.
+	buf := make([]byte, 256<<10)
+	n, err = io.CopyBuffer(markingWriter{io.MultiWriter(dst, h, head)}, onlyReader{r}, buf)
+	if err != nil {
+		if errors.As(err, new(*writeError)) {
+			return n, exitcode.Wrap(exitcode.General, fmt.Errorf("writing %s: %w", rs.o.Dest, err))
+		}
+		return n, fmt.Errorf("downloading %s: %w", c.Key, readError(err))
+	}
+	sum := h.Sum(nil)
+	if err := verify(c.Key, sel.Name, n, head.b, sum, want); err != nil {
+		return n, exitcode.Wrap(exitcode.General, err)
+	}
+	if want != nil {
+		rs.log.Debug().Msgf("%s: sha256 %s, as recorded at archive time", c.Key, hex.EncodeToString(sum))
+	} else {
+		rs.log.Debug().Msgf("%s: no sha256 recorded (archived by Barman); %d bytes, sha256 %s", c.Key, n, hex.EncodeToString(sum))
+	}
+	if err := dst.Commit(); err != nil {
+		return n, exitcode.Wrap(exitcode.General, err)
+	}
+	return n, nil
+}
+
+func algName(a *compress.Algorithm) string {
+	if a == nil {
+		return "stored"
+	}
+	return a.Name
+}
+
+// verify refuses content that is not what was archived: its digest
+// differs from the one recorded at archive time (want, nil when the object
+// has none). Without a recorded digest, a WAL segment or .partial must
+// have a segment size, which catches a stream cut where its format cannot
+// tell (at a snappy chunk boundary, a stored object), and a history file
+// or backup label must look like the text PostgreSQL writes (head is its
+// beginning).
+func verify(key string, n wal.Name, size int64, head, sum, want []byte) error {
+	switch {
+	case want != nil:
+		if !bytes.Equal(sum, want) {
+			return fmt.Errorf("%s: the restored content (%d bytes) has sha256 %s, but the archive recorded %s: the object is corrupt; nothing restored",
+				key, size, hex.EncodeToString(sum), hex.EncodeToString(want))
+		}
+	case n.Kind == wal.Segment || n.Kind == wal.Partial:
+		if !wal.ValidSegmentSize(size) {
+			return fmt.Errorf("%s: the restored content has %d bytes, which is not a WAL segment size (a power of two from 1 MiB to 1 GiB): the object is truncated or corrupt; nothing restored",
+				key, size)
+		}
+	default:
+		if err := wal.CheckText(n, size, head); err != nil {
+			return fmt.Errorf("%s: %w: the object is truncated or corrupt; nothing restored", key, err)
+		}
+	}
+	return nil
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	b   []byte
+	max int
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	if room := w.max - len(w.b); room > 0 {
+		w.b = append(w.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// readError gives a download or decompression error its exit status: an
+// unreachable storage is 2, corrupt data and anything else 4.
+func readError(err error) error {
+	var ce *compress.CorruptError
+	switch {
+	case errors.As(err, &ce):
+		return exitcode.Wrap(exitcode.General, err)
+	case storage.IsNetwork(err):
+		return exitcode.Wrap(exitcode.Network, fmt.Errorf("can't connect to cloud provider: %w", err))
+	}
+	return exitcode.Wrap(exitcode.General, err)
+}
+
+// writeError marks a failure to write WAL_DEST, to tell it from a failure
+// to read the object in io.CopyBuffer's single error.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+type markingWriter struct{ w io.Writer }
+
+func (m markingWriter) Write(p []byte) (int, error) {
+	n, err := m.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
+}
+
+// onlyReader hides its reader's other methods from io.CopyBuffer.
+type onlyReader struct{ io.Reader }
