@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # testenv.sh up|down — the real servers the integration tests use, on 127.0.0.1 only:
 # MinIO (S3, with a KMS key so SSE works), Azurite (Azure Blob Storage), fake-gcs-server (GCS),
-# plus Debian's Barman client (barman-cli-cloud) and a set of real PostgreSQL WAL files.
+# plus Debian's Barman client (barman-cli-cloud), the decoders the tests check objects with
+# (gzip, bzip2, xz, zstd, lz4, curl) and a set of real PostgreSQL WAL files.
 #
 #   eval "$(scripts/testenv.sh up)"    # install what is missing, start, print exports
 #   scripts/testenv.sh down            # stop the servers "up" started
@@ -29,6 +30,7 @@ up)
   TESTENV_DIR="$STATE/azurite-$AZURE_PORT" "$here/testenv/start-azurite.sh" "$AZURE_PORT"
   TESTENV_DIR="$STATE/gcs-$GCS_PORT" "$here/testenv/start-gcs.sh" "$GCS_PORT"
   "$here/testenv/install-barman.sh"
+  "$here/testenv/install-decoders.sh"
   "$here/testenv/make-wals.sh" "$WALS_DIR" 4 >&2
   printf 'export WALS_DIR=%q\n' "$WALS_DIR"
   ;;

@@ -24,8 +24,10 @@ func openGCS(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	}
 	s := &Store{Bucket: client.OpenBucket(loc.Bucket), close: client.Close}
 	s.writerOptions = func(u UploadOptions) (*blob.WriterOptions, error) {
-		// Barman sends tags as custom metadata; they share the namespace
-		// with our own metadata keys.
+		// Barman sends tags as custom metadata (blob.metadata = dict(tags)),
+		// keys as given; they share the namespace with our own metadata
+		// keys. They go through the driver's own options because gocloud
+		// lower-cases the keys of WriterOptions.Metadata.
 		md := map[string]string{}
 		for k, v := range u.Tags.Map() {
 			md[k] = v
@@ -33,19 +35,13 @@ func openGCS(ctx context.Context, loc Location, opts Options) (*Store, error) {
 		for k, v := range u.Metadata {
 			md[k] = v
 		}
-		if len(md) == 0 {
-			md = nil
-		}
 		return &blob.WriterOptions{
-			Metadata: md,
 			BeforeWrite: func(as func(any) bool) error {
-				if opts.KMSKeyName == "" {
-					return nil
-				}
 				var w *gcsrest.WriteOptions
 				if !as(&w) {
-					return errors.New("the GCS driver does not expose its write options: the KMS key cannot be set")
+					return errors.New("the GCS driver does not expose its write options: metadata and the KMS key cannot be set")
 				}
+				w.Metadata = md
 				w.KMSKeyName = opts.KMSKeyName
 				return nil
 			},

@@ -154,22 +154,29 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// s3ErrorCode classifies an S3 error as s3blob does.
+// s3ErrorCode classifies an S3 error as s3blob does: by its error code,
+// and by its HTTP status only when the answer carries no code. A 404 with
+// another code is not a missing key or bucket: MinIO answers an unknown
+// --sse-kms-key-id with 404 kms:KeyNotFound.
 func s3ErrorCode(err error) gcerrors.ErrorCode {
+	code := ""
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchBucket", "NoSuchKey", "NotFound":
-			return gcerrors.NotFound
-		case "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch":
-			return gcerrors.PermissionDenied
-		}
+		code = ae.ErrorCode()
+	}
+	switch code {
+	case "NoSuchBucket", "NoSuchKey", "NotFound":
+		return gcerrors.NotFound
+	case "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+		return gcerrors.PermissionDenied
 	}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		switch re.HTTPStatusCode() {
 		case http.StatusNotFound:
-			return gcerrors.NotFound
+			if code == "" {
+				return gcerrors.NotFound
+			}
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return gcerrors.PermissionDenied
 		}

@@ -145,6 +145,7 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 	// gocloud writers commit what they were given when Close is called,
 	// unless the context is cancelled: cancel it when the source fails, so
 	// a failing source never leaves a short object behind.
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var src io.Reader = &cancelOnError{r: r, cancel: cancel}
@@ -164,6 +165,16 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 	}
 	if errors.Is(err, ErrExists) || (err != nil && o.IfNotExist && gcerrors.Code(err) == gcerrors.FailedPrecondition) {
 		return fmt.Errorf("%w: %s", ErrExists, key)
+	}
+	if err != nil && o.IfNotExist && IsNetwork(err) && context.Cause(ctx) == nil {
+		// A server may refuse a conditional create as soon as it has the
+		// headers, and close the connection while the body is still on its
+		// way: the client sees a reset, not the 412 (MinIO does this when
+		// another archiver has just created the key). A key taken now means
+		// what the 412 means: the caller compares what is there.
+		if taken, xerr := s.Bucket.Exists(parent, key); xerr == nil && taken {
+			return fmt.Errorf("%w: %s", ErrExists, key)
+		}
 	}
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		// Report the source's error, not the cancellation it caused.

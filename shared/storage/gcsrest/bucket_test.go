@@ -31,12 +31,18 @@ func TestUploadRequest(t *testing.T) {
 		name       string
 		ifNotExist bool
 		kms        string
+		md         map[string]string // WriteOptions.Metadata
 		wantQuery  url.Values
+		wantMD     map[string]any
 	}{
-		{"plain", false, "", url.Values{}},
-		{"if not exist", true, "", url.Values{"ifGenerationMatch": {"0"}}},
-		{"kms", false, "projects/p/locations/l/keyRings/r/cryptoKeys/k",
-			url.Values{"kmsKeyName": {"projects/p/locations/l/keyRings/r/cryptoKeys/k"}}},
+		{"plain", false, "", nil, url.Values{}, nil},
+		{"if not exist", true, "", nil, url.Values{"ifGenerationMatch": {"0"}}, nil},
+		{"kms", false, "projects/p/locations/l/keyRings/r/cryptoKeys/k", nil,
+			url.Values{"kmsKeyName": {"projects/p/locations/l/keyRings/r/cryptoKeys/k"}}, nil},
+		// Barman's tags: keys as given, not lower-cased as gocloud does
+		// WriterOptions.Metadata's; they win over WriterOptions.Metadata.
+		{"metadata", false, "", map[string]string{"Env": "Test", "env": "prod2", "k 1": "v/1"}, url.Values{},
+			map[string]any{"barman-cloud-sha256": "abc", "env": "prod2", "Env": "Test", "k 1": "v/1"}},
 	} {
 		// What the generated client adds to every upload.
 		tc.wantQuery.Set("uploadType", "multipart")
@@ -54,6 +60,7 @@ func TestUploadRequest(t *testing.T) {
 						return errors.New("no *WriteOptions")
 					}
 					wo.KMSKeyName = tc.kms
+					wo.Metadata = tc.md
 					return nil
 				},
 			})
@@ -71,8 +78,11 @@ func TestUploadRequest(t *testing.T) {
 			if rec.ContentLength != -1 || !reflect.DeepEqual(rec.TransferEncoding, []string{"chunked"}) {
 				t.Errorf("Content-Length %d, Transfer-Encoding %v: want a chunked stream", rec.ContentLength, rec.TransferEncoding)
 			}
-			want := map[string]any{"name": k, "contentType": "application/octet-stream",
-				"metadata": map[string]any{"barman-cloud-sha256": "abc", "env": "prod"}}
+			wantMD := tc.wantMD
+			if wantMD == nil {
+				wantMD = map[string]any{"barman-cloud-sha256": "abc", "env": "prod"}
+			}
+			want := map[string]any{"name": k, "contentType": "application/octet-stream", "metadata": wantMD}
 			if !reflect.DeepEqual(rec.Resource, want) {
 				t.Errorf("object resource %v, want %v", rec.Resource, want)
 			}

@@ -21,6 +21,10 @@ type WriteOptions struct {
 	// KMSKeyName encrypts the object with this Cloud KMS key (the
 	// kmsKeyName parameter of the upload).
 	KMSKeyName string
+	// Metadata is custom metadata sent with its keys as given, added to
+	// WriterOptions.Metadata (whose keys gocloud lower-cases; GCS keys are
+	// case-sensitive).
+	Metadata map[string]string
 }
 
 func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
@@ -47,6 +51,16 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		ContentLanguage:    opts.ContentLanguage,
 		CacheControl:       opts.CacheControl,
 		Metadata:           opts.Metadata,
+	}
+	if len(wo.Metadata) > 0 {
+		md := make(map[string]string, len(obj.Metadata)+len(wo.Metadata))
+		for k, v := range obj.Metadata {
+			md[k] = v
+		}
+		for k, v := range wo.Metadata {
+			md[k] = v
+		}
+		obj.Metadata = md
 	}
 	if len(opts.ContentMD5) > 0 {
 		obj.Md5Hash = base64.StdEncoding.EncodeToString(opts.ContentMD5)
