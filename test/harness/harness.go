@@ -64,6 +64,16 @@ func BinDir(t testing.TB) string {
 	return binDir
 }
 
+// Main runs a test package's tests and then removes the binary BinDir
+// built: call it from the package's TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // Tool is the path of a tool's symlink ("barman-cloud-wal-archive") or of
 // the binary itself ("barman-cloud").
 func Tool(t testing.TB, name string) string {

@@ -1,0 +1,11 @@
+//go:build integration
+
+package gcsdriver
+
+import (
+	"testing"
+
+	"github.com/barmancloud/barman-cloud/test/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
