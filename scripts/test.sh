@@ -17,7 +17,9 @@ go test -count=1 ./...
 
 step "test environment"
 trap 'scripts/testenv.sh down' EXIT
-eval "$(scripts/testenv.sh up)"
+# Not eval "$(…)" directly: that would swallow a failure of the set-up.
+exports="$(scripts/testenv.sh up)"
+eval "$exports"
 
 step "integration, compatibility and end-to-end tests"
 go test -tags integration -count=1 -timeout 75m ./test/...
