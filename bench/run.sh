@@ -20,8 +20,10 @@ log() { echo "bench: $*" >&2; }
 # Only MinIO and the Barman client are needed; start them the way the tests do.
 mkdir -p "$TESTENV_STATE"
 trap 'TESTENV_DIR="$TESTENV_STATE/s3-$S3_PORT" testenv/start-s3.sh stop "$S3_PORT" >/dev/null 2>&1 || true; rm -rf "$TESTENV_STATE/s3-$S3_PORT/data"' EXIT
-eval "$(TESTENV_DIR="$TESTENV_STATE/s3-$S3_PORT" testenv/start-s3.sh "$S3_PORT")"
-eval "$(testenv/install-barman.sh)"
+exports="$(TESTENV_DIR="$TESTENV_STATE/s3-$S3_PORT" testenv/start-s3.sh "$S3_PORT")"
+eval "$exports"
+exports="$(testenv/install-barman.sh)"
+eval "$exports"
 WALS="$TESTENV_STATE/wals"
 testenv/make-wals.sh "$WALS" 6 >&2
 
