@@ -2,7 +2,8 @@
 # testenv.sh up|down — the real servers the integration tests use, on 127.0.0.1 only:
 # MinIO (S3, with a KMS key so SSE works), Azurite (Azure Blob Storage), fake-gcs-server (GCS),
 # plus Debian's Barman client (barman-cli-cloud), the decoders the tests check objects with
-# (gzip, bzip2, xz, zstd, lz4, curl) and a set of real PostgreSQL WAL files.
+# (gzip, bzip2, xz, zstd, lz4, curl), PostgreSQL 15 (run by the end-to-end tests) and a set of
+# real PostgreSQL WAL files.
 #
 #   eval "$(scripts/testenv.sh up)"    # install what is missing, start, print exports
 #   scripts/testenv.sh down            # stop the servers "up" started
@@ -31,6 +32,9 @@ up)
   TESTENV_DIR="$STATE/gcs-$GCS_PORT" "$here/testenv/start-gcs.sh" "$GCS_PORT"
   "$here/testenv/install-barman.sh"
   "$here/testenv/install-decoders.sh"
+  # PostgreSQL 15 and user postgres: make-wals.sh and the end-to-end tests (test/e2e) run it,
+  # even when the WAL files are already there.
+  "$here/testenv/install-postgres.sh"
   "$here/testenv/make-wals.sh" "$WALS_DIR" 4 >&2
   printf 'export WALS_DIR=%q\n' "$WALS_DIR"
   ;;
