@@ -343,3 +343,29 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsMatchHelp checks that the man pages and completions read
+// every option as --help shows it (names, value placeholder, choices):
+// both derive them from the flag definitions, each on its own.
+func TestOptionsMatchHelp(t *testing.T) {
+	for _, tool := range all.Tools {
+		var help strings.Builder
+		if err := cloudcli.WriteHelp(&help, tool, tool.Prog()); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range toolCommand(tool).options() {
+			inv := strings.Join(o.strings(), ", ")
+			switch {
+			case o.choices != nil:
+				inv += " {" + strings.Join(o.choices, ",") + "}"
+			case o.nargs:
+				inv += " [" + o.metavar + "]"
+			case o.metavar != "":
+				inv += " " + o.metavar
+			}
+			if !strings.Contains(help.String(), "\n  "+inv+" ") && !strings.Contains(help.String(), "\n  "+inv+"\n") {
+				t.Errorf("%s --help does not show %q", tool.Prog(), inv)
+			}
+		}
+	}
+}
