@@ -158,10 +158,10 @@ zpty -d z
 EOF
 zshdir="$root/usr/share/zsh/vendor-completions"
 for p in "${progs[@]}"; do
-  out="$(timeout 20 zsh -f "$work/zcomplete.zsh" "$zshdir" "$p" "$(cloud_provider_line "$p")")"
+  out="$(timeout 60 zsh -f "$work/zcomplete.zsh" "$zshdir" "$p" "$(cloud_provider_line "$p")")"
   [[ $out == "_barman-cloud"$'\n'"aws-s3 azure-blob-storage google-cloud-storage" ]] || fail "zsh completion of $p: '$out'"
 done
-out="$(timeout 20 zsh -f "$work/zcomplete.zsh" "$zshdir" barman-cloud "barman-cloud " | tail -n +2 | tr ' ' '\n' | sort -u)"
+out="$(timeout 60 zsh -f "$work/zcomplete.zsh" "$zshdir" barman-cloud "barman-cloud " | tail -n +2 | tr ' ' '\n' | sort -u)"
 [[ $out == "$(printf '%s\n' "${tools[@]#barman-cloud-}" | sort -u)" ]] || fail "zsh completion of barman-cloud's tools: '$out'"
 echo "ok: zsh completion for ${progs[*]}"
 
