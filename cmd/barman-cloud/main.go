@@ -6,20 +6,15 @@ import (
 	"os"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
-	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
-	"github.com/barmancloud/barman-cloud/tools/walarchive"
-	"github.com/barmancloud/barman-cloud/tools/walrestore"
+	"github.com/barmancloud/barman-cloud/tools/all"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
 var version = ""
 
-// Tools lists every tool of the binary, in the order --help shows them.
-var Tools = []*cloudcli.Tool{
-	walarchive.Tool,
-	walrestore.Tool,
-	checkwalarchive.Tool,
-}
+// Tools lists every tool of the binary; the list itself is in tools/all,
+// which the documentation and packaging generator (cmd/gendocs) reads too.
+var Tools = all.Tools
 
 func main() {
 	os.Exit(cloudcli.Main(cloudcli.Version(version), Tools...))
