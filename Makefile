@@ -6,9 +6,8 @@ BIN := bin
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/barman-cloud ./cmd/barman-cloud
-	ln -sf barman-cloud $(BIN)/barman-cloud-wal-archive
-	ln -sf barman-cloud $(BIN)/barman-cloud-wal-restore
-	ln -sf barman-cloud $(BIN)/barman-cloud-check-wal-archive
+	# One symlink per tool, from the tool list itself (tools/all).
+	for t in $$($(GO) run ./cmd/gendocs -list | grep -vx barman-cloud); do ln -sf barman-cloud $(BIN)/$$t; done
 
 # Archive a real WAL segment into a file:// store and show where it landed.
 demo: build
