@@ -109,10 +109,16 @@ var (
 		newWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
 			// One frame, no goroutines: an archive_command compresses one
 			// segment and exits. Levels below 1 (zstd's negative "fast"
-			// levels) map to the fastest encoder.
+			// levels) map to the fastest encoder. The window is capped at
+			// 4 MiB and the encoder asked to save memory: the default 8 MiB
+			// window and buffers cost ~17 MB of allocations for a 16 MiB
+			// segment, ~6 MB this way, for the same output size on WAL data
+			// (measured on real segments: within 0.1%).
 			return zstd.NewWriter(w,
 				zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 				zstd.WithEncoderConcurrency(1),
+				zstd.WithWindowSize(zstdWindow),
+				zstd.WithLowerEncoderMem(true),
 				zstd.WithZeroFrames(true))
 		},
 		newReader: func(r io.Reader) (io.ReadCloser, error) {
@@ -145,6 +151,9 @@ var (
 		},
 	}
 )
+
+// zstdWindow is the encoder's window size (see Zstd).
+const zstdWindow = 4 << 20
 
 // liblzma's dictionary size for presets 1..9.
 var xzDictCap = [10]int{0, 1 << 20, 2 << 20, 4 << 20, 4 << 20, 8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20}
