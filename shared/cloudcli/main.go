@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
@@ -75,6 +77,15 @@ func redacted(env Env) Env {
 	r := secret.FromEnv(lookup)
 	r.AddURLCredentials(env.Args...)
 	env.Stdout, env.Stderr = r.Writer(env.Stdout), r.Writer(env.Stderr)
+	if v, _ := lookup("AZURE_SDK_GO_LOGGING"); v == "all" {
+		// azcore's own listener writes to os.Stderr, past the Redactor,
+		// and its messages quote transport errors whole, SAS signature
+		// included: keep its format, but write through ours.
+		stderr := env.Stderr
+		azlog.SetListener(func(ev azlog.Event, msg string) {
+			fmt.Fprintf(stderr, "[%s] %s: %s\n", time.Now().Format(time.StampMicro), ev, msg)
+		})
+	}
 	return env
 }
 
