@@ -338,7 +338,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			}
 			var wg sync.WaitGroup
 			for _, x := range runs {
-				do := func() { x.r = hdRun(t, env, x.tool, append(append(append([]string{}, x.extra...), sc.args...), argv[x.tool]...)...) }
+				do := func() {
+					x.r = hdRun(t, env, x.tool, append(append(append([]string{}, x.extra...), sc.args...), argv[x.tool]...)...)
+				}
 				if sc.ok {
 					do()
 					continue
