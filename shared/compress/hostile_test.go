@@ -6,7 +6,10 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -134,6 +137,36 @@ func TestHostileHeadersBoundedMemory(t *testing.T) {
 		var ce *CorruptError
 		if err != nil && !errors.As(err, &ce) {
 			t.Errorf("%s: error %T %v is not a CorruptError", name, err, err)
+		}
+	}
+}
+
+// TestXZFromOtherEncoders decodes what xz-utils 5.4 and Python's lzma
+// (Barman's encoder) write, with every check type, several blocks, two
+// streams with padding, and the largest preset: the xz decoder restores
+// them all. A dictionary beyond preset 9's 64 MiB, which neither writes
+// unless told to, is refused (testdata/xz/README).
+func TestXZFromOtherEncoders(t *testing.T) {
+	want := sample()
+	files, err := filepath.Glob("testdata/xz/*.xz")
+	if err != nil || len(files) < 9 {
+		t.Fatalf("testdata/xz: %d files, %v", len(files), err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decompress(XZ, data)
+		if strings.Contains(f, "dict96MiB") {
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				t.Errorf("%s: %d bytes, %v; want a CorruptError", f, len(got), err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v; want the %d-byte sample", f, len(got), err, len(want))
 		}
 	}
 }
