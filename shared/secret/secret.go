@@ -4,8 +4,9 @@
 // strings that provider SDKs may quote in their errors (SAS signatures,
 // account keys, presigned-URL signatures).
 //
-// Every line a barman-cloud tool writes to stderr passes through a
-// Redactor: that is one place to get right instead of every message.
+// Every line a barman-cloud tool writes to stdout or stderr passes through
+// a Redactor (cloudcli.Execute): that is one place to get right instead of
+// every message.
 //
 // This package is part of the barman-cloud command and has no compatibility
 // promise as a library.
@@ -47,7 +48,8 @@ var rules = []struct {
 	{regexp.MustCompile(`(?i)("(?:private_key|client_secret|refresh_token|access_token|password)"\s*:\s*")(?:[^"\\]|\\.)*`), "${1}" + Mask},
 	{regexp.MustCompile(`(?i)((?:authorization|x-ms-copy-source-authorization|x-amz-security-token):\s*)[^\r\n"]+`), "${1}" + Mask},
 	{regexp.MustCompile(`(?i)((?:bearer|sharedkey)\s+)[A-Za-z0-9+/=._:-]{8,}`), "${1}" + Mask},
-	{regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s"'<>]+@`), "${1}" + Mask + "@"},
+	// Up to the last "@" before the path, as net/url reads user information.
+	{regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s"'<>]+@`), "${1}" + Mask + "@"},
 	{regexp.MustCompile(`(?s)-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), "-----BEGIN ${1}PRIVATE KEY-----" + Mask + "-----END ${1}PRIVATE KEY-----"},
 }
 

@@ -21,6 +21,7 @@ func TestRedact(t *testing.T) {
 		// The AWS SDK quotes a bad --endpoint-url whole.
 		{"resolve endpoint: Custom endpoint `http://u:p4ssw0rd@127.0.0.1:bad` was not a valid URI", "p4ssw0rd"},
 		{"Get \"https://user:s3cr3t%40x@host/b\": dial tcp", "s3cr3t"},
+		{"endpoint http://user:p@ssw0rd-with-at@host:9000/ refused", "ssw0rd-with-at"},
 		{`{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n", "client_email": "x"}`, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"},
 		{"key: -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretbody\n-----END RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEAsecretbody"},
 		{"cut: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"},
