@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, as CI runs it (.ci/run) on a fresh Debian machine with Go:
-#  1. vet, unit and CLI tests (no servers);
+#  1. vet, unit and CLI tests (no servers), then every fuzz target for a few seconds (FUZZTIME);
 #  1b. the packaging test: goreleaser snapshot, the .deb in a throwaway root (no servers);
 #  2. the test environment: real storage servers on 127.0.0.1, Debian's Barman client,
 #     real WAL files (scripts/testenv.sh), stopped again at the end;
@@ -15,6 +15,9 @@ step "vet, unit and CLI tests"
 go vet ./...
 go vet -tags integration ./...
 go test -count=1 ./...
+
+step "fuzzing, briefly (scripts/fuzz.sh)"
+scripts/fuzz.sh "${FUZZTIME:-6s}"
 
 step "packaging test"
 scripts/package-test.sh

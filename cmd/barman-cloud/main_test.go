@@ -142,13 +142,20 @@ func cmdMkwal(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || fs.Parse(args) != nil || fs.NArg() != 1 {
 		ts.Fatalf("usage: mkwal [-fill BYTE] PATH")
 	}
-	path := ts.MkAbs(fs.Arg(0))
+	ts.Check(writeSegment(ts.MkAbs(fs.Arg(0)), byte(*fill)))
+}
+
+// writeSegment writes a 1 MiB WAL segment at path whose long page header
+// matches its name, the rest filled with fill.
+func writeSegment(path string, fill byte) error {
 	n, err := wal.Parse(path)
-	ts.Check(err)
+	if err != nil {
+		return err
+	}
 	const size = 1 << 20
 	buf := make([]byte, size)
 	for i := range buf {
-		buf[i] = byte(*fill)
+		buf[i] = fill
 	}
 	// XLogLongPageHeaderData, PostgreSQL 15, little-endian.
 	le := binary.LittleEndian
@@ -159,8 +166,10 @@ func cmdMkwal(ts *testscript.TestScript, neg bool, args []string) {
 	le.PutUint64(buf[8:], (uint64(n.Log)*(1<<32/size)+uint64(n.Seg))*size)
 	le.PutUint32(buf[32:], size)
 	le.PutUint32(buf[36:], 8192)
-	ts.Check(os.MkdirAll(filepath.Dir(path), 0o777))
-	ts.Check(os.WriteFile(path, buf, 0o666))
+	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf, 0o666)
 }
 
 // TestEveryTool checks what every tool of Tools must do, through the real

@@ -124,14 +124,19 @@ func Positive(s string) (int64, error) {
 func Size(s string) (int64, error) {
 	u := strings.ToUpper(s)
 	bad := fmt.Errorf("'%s' is not a valid size string", u)
+	// Plain integers ("4", "1234B") stay exact, as Python's int is;
+	// only a multiplied value goes through a float, as in Barman.
+	whole := func(s string) (int64, error) {
+		n, err := Int(s)
+		if err != nil || n < 1 {
+			return 0, bad
+		}
+		return n, nil
+	}
 	var v float64
 	switch {
 	case !strings.HasSuffix(u, "B"):
-		n, err := Int(u)
-		if err != nil {
-			return 0, bad
-		}
-		v = float64(n)
+		return whole(u)
 	default:
 		base, prefixAt := 1024.0, len(u)-2
 		if len(u) >= 2 && u[len(u)-2] == 'I' {
@@ -147,11 +152,7 @@ func Size(s string) (int64, error) {
 			}
 			v = f * math.Pow(base, float64(p+1))
 		} else {
-			n, err := Int(u[:prefixAt+1])
-			if err != nil {
-				return 0, bad
-			}
-			v = float64(n)
+			return whole(u[:prefixAt+1])
 		}
 	}
 	v = math.Trunc(v)

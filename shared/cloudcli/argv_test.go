@@ -40,110 +40,114 @@ var testExclusive = [][]string{
 // option.
 func start(name string) string { return "--" + name + "=" + groupStart }
 
+// The positionals of normalizeTests.
+const nURL, nSrv, nWAL = "s3://b/p", "srv", "000000010000000000000001"
+
+// normalizeTests are the normaliser's cases; their argv seed FuzzNormalize.
+var normalizeTests = []struct {
+	name    string
+	argv    []string
+	opts    []string // canonical options, before "--"
+	pos     []string
+	help    bool
+	version bool
+	err     string // the whole usage error message
+}{
+	// Spec §8.3, the rows about parsing.
+	{name: "no wal path", argv: []string{nURL, nSrv}, pos: []string{nURL, nSrv}},
+	{name: "wal path", argv: []string{nURL, nSrv, "/tmp/foo"}, pos: []string{nURL, nSrv, "/tmp/foo"}},
+	{name: "test without wal path", argv: []string{"-t", nURL, nSrv}, opts: []string{"--test"}, pos: []string{nURL, nSrv}},
+	{name: "exclusive compressions", argv: []string{"-z", "-j", nURL, nSrv, nWAL}, err: "argument -j/--bzip2: not allowed with argument -z/--gzip"},
+	{name: "exclusive verbosity", argv: []string{"-v", "-q", nURL, nSrv, nWAL}, err: "argument -q/--quiet: not allowed with argument -v/--verbose"},
+	{name: "exclusive verbosity, long", argv: []string{"--quiet", "--verb", nURL}, err: "argument -v/--verbose: not allowed with argument -q/--quiet"},
+	{name: "counted -vvv", argv: []string{"-vvv", nURL, nSrv, nWAL}, opts: []string{"--verbose", "--verbose", "--verbose"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "bundle -zvt", argv: []string{"-zvt", nURL, nSrv, nWAL}, opts: []string{"--gzip", "--verbose", "--test"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "option between positionals", argv: []string{nURL, nSrv, "-z", nWAL}, opts: []string{"--gzip"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "options everywhere", argv: []string{"-z", nURL, "-v", nSrv, nWAL, "-t"}, opts: []string{"--gzip", "--verbose", "--test"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "tags swallow positionals", argv: []string{"--tags", "a,b", nURL, nSrv, nWAL},
+		opts: []string{start("tags"), "--tags=a,b", "--tags=" + nURL, "--tags=" + nSrv, "--tags=" + nWAL}},
+	{name: "tags ended by --", argv: []string{"--tags", "a,b", "--", nURL, nSrv, nWAL},
+		opts: []string{start("tags"), "--tags=a,b"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "tags last", argv: []string{nURL, nSrv, nWAL, "--tags", "a,b", `"c,d",e`, "f, g"},
+		opts: []string{start("tags"), "--tags=a,b", `--tags="c,d",e`, "--tags=f, g"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "tags: last occurrence wins", argv: []string{nURL, nSrv, nWAL, "--tags", "a,b", "--tags", "c,d"},
+		opts: []string{start("tags"), "--tags=c,d"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "tag with tags", argv: []string{nURL, nSrv, nWAL, "--tag", "a,b", "--tags", "c,d"}, err: "argument --tags: not allowed with argument --tag"},
+	{name: "tags with tag", argv: []string{"--tags", "c,d", "--tag", "a,b"}, err: "argument --tag: not allowed with argument --tags"},
+	{name: "history-tag and tag", argv: []string{nURL, nSrv, nWAL, "--history-tag", "a,b", "--tag", "c,d"},
+		opts: []string{"--history-tag=a,b", "--tag=c,d"}, pos: []string{nURL, nSrv, nWAL}},
+	{name: "level word", argv: []string{"--compression-level", "HIGH"}, opts: []string{"--compression-level=HIGH"}},
+	{name: "level negative", argv: []string{"--compression-level", "-5"}, opts: []string{"--compression-level=-5"}},
+	{name: "level --5", argv: []string{"--compression-level", "--5"}, err: "argument --compression-level: expected one argument"},
+	{name: "level +5 (checked later)", argv: []string{"--compression-level", "+5"}, opts: []string{"--compression-level=+5"}},
+	{name: "level empty", argv: []string{"--compression-level", ""}, opts: []string{"--compression-level="}},
+	{name: "level =--5 (checked later)", argv: []string{"--compression-level=--5"}, opts: []string{"--compression-level=--5"}},
+	{name: "max-concurrency 0 (checked later)", argv: []string{"--max-concurrency", "0"}, opts: []string{"--max-concurrency=0"}},
+	{name: "choice (checked later)", argv: []string{"-e", "aes256"}, opts: []string{"--encryption=aes256"}},
+	{name: "--default alias", argv: []string{"--default", "default"}, opts: []string{"--azure-credential=default"}},
+	{name: "--credential alias", argv: []string{"--credential", "azure-cli"}, opts: []string{"--azure-credential=azure-cli"}},
+	{name: "--profile", argv: []string{"--profile", "x"}, opts: []string{"--aws-profile=x"}},
+	{name: "-Px", argv: []string{"-Px"}, opts: []string{"--aws-profile=x"}},
+	{name: "-P=x", argv: []string{"-P=x"}, opts: []string{"--aws-profile=x"}},
+	{name: "-P x", argv: []string{"-P", "x"}, opts: []string{"--aws-profile=x"}},
+	{name: "--aws x", argv: []string{"--aws", "x"}, opts: []string{"--aws-profile=x"}},
+	{name: "--aws-profile=x", argv: []string{"--aws-profile=x"}, opts: []string{"--aws-profile=x"}},
+	{name: "-h is not an option", argv: []string{"-h"}, err: "unrecognized arguments: -h"},
+	{name: "--ver ambiguous", argv: []string{"--ver"}, err: "ambiguous option: --ver could match --version, --verbose"},
+	{name: "--vers", argv: []string{"--vers"}, version: true},
+
+	// Abbreviations.
+	{name: "--enc ambiguous", argv: []string{"--enc", "x"}, err: "ambiguous option: --enc could match --encryption, --encryption-scope"},
+	{name: "--enc= ambiguous, as typed", argv: []string{"--enc=x"}, err: "ambiguous option: --enc=x could match --encryption, --encryption-scope"},
+	{name: "--history ambiguous", argv: []string{"--history", "x"}, err: "ambiguous option: --history could match --history-tags, --history-tag"},
+	{name: "--gz", argv: []string{"--gz"}, opts: []string{"--gzip"}},
+	{name: "--comp 9", argv: []string{"--comp", "9"}, opts: []string{"--compression-level=9"}},
+	{name: "--comp=9", argv: []string{"--comp=9"}, opts: []string{"--compression-level=9"}},
+	{name: "--encryption exact beats --encryption-scope", argv: []string{"--encryption", "AES256"}, opts: []string{"--encryption=AES256"}},
+	{name: "--tag exact beats --tags", argv: []string{"--tag", "a,b"}, opts: []string{"--tag=a,b"}},
+	{name: "--history-tag exact", argv: []string{"--history-tag", "a,b"}, opts: []string{"--history-tag=a,b"}},
+	{name: "--he is --help", argv: []string{"--he"}, help: true},
+	{name: "--h ambiguous", argv: []string{"--h"}, err: "ambiguous option: --h could match --help, --history-tags, --history-tag"},
+
+	// Values.
+	{name: "missing value at end", argv: []string{"--aws-profile"}, err: "argument -P/--aws-profile/--profile: expected one argument"},
+	{name: "option instead of value", argv: []string{"-P", "-z"}, err: "argument -P/--aws-profile/--profile: expected one argument"},
+	{name: "-- instead of value", argv: []string{"-P", "--", "x"}, err: "argument -P/--aws-profile/--profile: expected one argument"},
+	{name: "value with a space is not an option", argv: []string{"-P", "-x y"}, opts: []string{"--aws-profile=-x y"}},
+	{name: "value =", argv: []string{"--tag=a,b=c"}, opts: []string{"--tag=a,b=c"}},
+	{name: "bundle ending in a value option", argv: []string{"-zP", "prof", nURL}, opts: []string{"--gzip", "--aws-profile=prof"}, pos: []string{nURL}},
+	{name: "bundle with attached value", argv: []string{"-zPprof"}, opts: []string{"--gzip", "--aws-profile=prof"}},
+	{name: "-e=aws:kms", argv: []string{"-e=aws:kms"}, opts: []string{"--encryption=aws:kms"}},
+	{name: "flag with =value", argv: []string{"--gzip=x"}, err: "argument -z/--gzip: ignored explicit argument 'x'"},
+	{name: "flag bundled with unknown", argv: []string{"-zx"}, err: "argument -z/--gzip: ignored explicit argument 'x'"},
+	{name: "tag repeated", argv: []string{"--tag", "a,b", "--tag", "c,d"}, opts: []string{"--tag=a,b", "--tag=c,d"}},
+
+	// nargs.
+	{name: "bare --tags", argv: []string{nURL, nSrv, "--tags"}, opts: []string{start("tags")}, pos: []string{nURL, nSrv}},
+	{name: "--tags stops at an option", argv: []string{"--tags", "a,b", "-z", nURL}, opts: []string{"--gzip", start("tags"), "--tags=a,b"}, pos: []string{nURL}},
+	{name: "--tags takes a negative number", argv: []string{"--tags", "-5", "a,b"}, opts: []string{start("tags"), "--tags=-5", "--tags=a,b"}},
+	{name: "--tags=v takes one value", argv: []string{"--tags=a,b", "c,d"}, opts: []string{start("tags"), "--tags=a,b"}, pos: []string{"c,d"}},
+	{name: "--tags then --history-tags", argv: []string{"--tags", "a,b", "--history-tags", "h,1"},
+		opts: []string{start("tags"), "--tags=a,b", start("history-tags"), "--history-tags=h,1"}},
+
+	// Positionals.
+	{name: "-- ends options", argv: []string{"--", "-z", nURL}, pos: []string{"-z", nURL}},
+	{name: "only the first -- counts", argv: []string{nURL, "--", "--", "x"}, pos: []string{nURL, "--", "x"}},
+	{name: "negative number positional", argv: []string{nURL, "-5"}, pos: []string{nURL, "-5"}},
+	{name: "dash positional", argv: []string{"-", nURL}, pos: []string{"-", nURL}},
+	{name: "unknown options, all reported", argv: []string{"--bogus", nURL, "-x", "--bogus2=3"}, err: "unrecognized arguments: --bogus -x --bogus2=3"},
+
+	// Help and version end parsing where they stand.
+	{name: "-V", argv: []string{"-V"}, version: true},
+	{name: "--version with junk after", argv: []string{"--version", "--bogus", "-z", "-j"}, version: true},
+	{name: "unknown before -V", argv: []string{"--bogus", "-V"}, version: true},
+	{name: "-V in a bundle", argv: []string{"-zV"}, version: true},
+	{name: "--help", argv: []string{nURL, "--help", "--bogus"}, help: true},
+	{name: "conflict before --help", argv: []string{"-v", "-q", "--help"}, err: "argument -q/--quiet: not allowed with argument -v/--verbose"},
+}
+
 func TestNormalize(t *testing.T) {
-	const url, srv, w = "s3://b/p", "srv", "000000010000000000000001"
-	tests := []struct {
-		name    string
-		argv    []string
-		opts    []string // canonical options, before "--"
-		pos     []string
-		help    bool
-		version bool
-		err     string // the whole usage error message
-	}{
-		// Spec §8.3, the rows about parsing.
-		{name: "no wal path", argv: []string{url, srv}, pos: []string{url, srv}},
-		{name: "wal path", argv: []string{url, srv, "/tmp/foo"}, pos: []string{url, srv, "/tmp/foo"}},
-		{name: "test without wal path", argv: []string{"-t", url, srv}, opts: []string{"--test"}, pos: []string{url, srv}},
-		{name: "exclusive compressions", argv: []string{"-z", "-j", url, srv, w}, err: "argument -j/--bzip2: not allowed with argument -z/--gzip"},
-		{name: "exclusive verbosity", argv: []string{"-v", "-q", url, srv, w}, err: "argument -q/--quiet: not allowed with argument -v/--verbose"},
-		{name: "exclusive verbosity, long", argv: []string{"--quiet", "--verb", url}, err: "argument -v/--verbose: not allowed with argument -q/--quiet"},
-		{name: "counted -vvv", argv: []string{"-vvv", url, srv, w}, opts: []string{"--verbose", "--verbose", "--verbose"}, pos: []string{url, srv, w}},
-		{name: "bundle -zvt", argv: []string{"-zvt", url, srv, w}, opts: []string{"--gzip", "--verbose", "--test"}, pos: []string{url, srv, w}},
-		{name: "option between positionals", argv: []string{url, srv, "-z", w}, opts: []string{"--gzip"}, pos: []string{url, srv, w}},
-		{name: "options everywhere", argv: []string{"-z", url, "-v", srv, w, "-t"}, opts: []string{"--gzip", "--verbose", "--test"}, pos: []string{url, srv, w}},
-		{name: "tags swallow positionals", argv: []string{"--tags", "a,b", url, srv, w},
-			opts: []string{start("tags"), "--tags=a,b", "--tags=" + url, "--tags=" + srv, "--tags=" + w}},
-		{name: "tags ended by --", argv: []string{"--tags", "a,b", "--", url, srv, w},
-			opts: []string{start("tags"), "--tags=a,b"}, pos: []string{url, srv, w}},
-		{name: "tags last", argv: []string{url, srv, w, "--tags", "a,b", `"c,d",e`, "f, g"},
-			opts: []string{start("tags"), "--tags=a,b", `--tags="c,d",e`, "--tags=f, g"}, pos: []string{url, srv, w}},
-		{name: "tags: last occurrence wins", argv: []string{url, srv, w, "--tags", "a,b", "--tags", "c,d"},
-			opts: []string{start("tags"), "--tags=c,d"}, pos: []string{url, srv, w}},
-		{name: "tag with tags", argv: []string{url, srv, w, "--tag", "a,b", "--tags", "c,d"}, err: "argument --tags: not allowed with argument --tag"},
-		{name: "tags with tag", argv: []string{"--tags", "c,d", "--tag", "a,b"}, err: "argument --tag: not allowed with argument --tags"},
-		{name: "history-tag and tag", argv: []string{url, srv, w, "--history-tag", "a,b", "--tag", "c,d"},
-			opts: []string{"--history-tag=a,b", "--tag=c,d"}, pos: []string{url, srv, w}},
-		{name: "level word", argv: []string{"--compression-level", "HIGH"}, opts: []string{"--compression-level=HIGH"}},
-		{name: "level negative", argv: []string{"--compression-level", "-5"}, opts: []string{"--compression-level=-5"}},
-		{name: "level --5", argv: []string{"--compression-level", "--5"}, err: "argument --compression-level: expected one argument"},
-		{name: "level +5 (checked later)", argv: []string{"--compression-level", "+5"}, opts: []string{"--compression-level=+5"}},
-		{name: "level empty", argv: []string{"--compression-level", ""}, opts: []string{"--compression-level="}},
-		{name: "level =--5 (checked later)", argv: []string{"--compression-level=--5"}, opts: []string{"--compression-level=--5"}},
-		{name: "max-concurrency 0 (checked later)", argv: []string{"--max-concurrency", "0"}, opts: []string{"--max-concurrency=0"}},
-		{name: "choice (checked later)", argv: []string{"-e", "aes256"}, opts: []string{"--encryption=aes256"}},
-		{name: "--default alias", argv: []string{"--default", "default"}, opts: []string{"--azure-credential=default"}},
-		{name: "--credential alias", argv: []string{"--credential", "azure-cli"}, opts: []string{"--azure-credential=azure-cli"}},
-		{name: "--profile", argv: []string{"--profile", "x"}, opts: []string{"--aws-profile=x"}},
-		{name: "-Px", argv: []string{"-Px"}, opts: []string{"--aws-profile=x"}},
-		{name: "-P=x", argv: []string{"-P=x"}, opts: []string{"--aws-profile=x"}},
-		{name: "-P x", argv: []string{"-P", "x"}, opts: []string{"--aws-profile=x"}},
-		{name: "--aws x", argv: []string{"--aws", "x"}, opts: []string{"--aws-profile=x"}},
-		{name: "--aws-profile=x", argv: []string{"--aws-profile=x"}, opts: []string{"--aws-profile=x"}},
-		{name: "-h is not an option", argv: []string{"-h"}, err: "unrecognized arguments: -h"},
-		{name: "--ver ambiguous", argv: []string{"--ver"}, err: "ambiguous option: --ver could match --version, --verbose"},
-		{name: "--vers", argv: []string{"--vers"}, version: true},
-
-		// Abbreviations.
-		{name: "--enc ambiguous", argv: []string{"--enc", "x"}, err: "ambiguous option: --enc could match --encryption, --encryption-scope"},
-		{name: "--enc= ambiguous, as typed", argv: []string{"--enc=x"}, err: "ambiguous option: --enc=x could match --encryption, --encryption-scope"},
-		{name: "--history ambiguous", argv: []string{"--history", "x"}, err: "ambiguous option: --history could match --history-tags, --history-tag"},
-		{name: "--gz", argv: []string{"--gz"}, opts: []string{"--gzip"}},
-		{name: "--comp 9", argv: []string{"--comp", "9"}, opts: []string{"--compression-level=9"}},
-		{name: "--comp=9", argv: []string{"--comp=9"}, opts: []string{"--compression-level=9"}},
-		{name: "--encryption exact beats --encryption-scope", argv: []string{"--encryption", "AES256"}, opts: []string{"--encryption=AES256"}},
-		{name: "--tag exact beats --tags", argv: []string{"--tag", "a,b"}, opts: []string{"--tag=a,b"}},
-		{name: "--history-tag exact", argv: []string{"--history-tag", "a,b"}, opts: []string{"--history-tag=a,b"}},
-		{name: "--he is --help", argv: []string{"--he"}, help: true},
-		{name: "--h ambiguous", argv: []string{"--h"}, err: "ambiguous option: --h could match --help, --history-tags, --history-tag"},
-
-		// Values.
-		{name: "missing value at end", argv: []string{"--aws-profile"}, err: "argument -P/--aws-profile/--profile: expected one argument"},
-		{name: "option instead of value", argv: []string{"-P", "-z"}, err: "argument -P/--aws-profile/--profile: expected one argument"},
-		{name: "-- instead of value", argv: []string{"-P", "--", "x"}, err: "argument -P/--aws-profile/--profile: expected one argument"},
-		{name: "value with a space is not an option", argv: []string{"-P", "-x y"}, opts: []string{"--aws-profile=-x y"}},
-		{name: "value =", argv: []string{"--tag=a,b=c"}, opts: []string{"--tag=a,b=c"}},
-		{name: "bundle ending in a value option", argv: []string{"-zP", "prof", url}, opts: []string{"--gzip", "--aws-profile=prof"}, pos: []string{url}},
-		{name: "bundle with attached value", argv: []string{"-zPprof"}, opts: []string{"--gzip", "--aws-profile=prof"}},
-		{name: "-e=aws:kms", argv: []string{"-e=aws:kms"}, opts: []string{"--encryption=aws:kms"}},
-		{name: "flag with =value", argv: []string{"--gzip=x"}, err: "argument -z/--gzip: ignored explicit argument 'x'"},
-		{name: "flag bundled with unknown", argv: []string{"-zx"}, err: "argument -z/--gzip: ignored explicit argument 'x'"},
-		{name: "tag repeated", argv: []string{"--tag", "a,b", "--tag", "c,d"}, opts: []string{"--tag=a,b", "--tag=c,d"}},
-
-		// nargs.
-		{name: "bare --tags", argv: []string{url, srv, "--tags"}, opts: []string{start("tags")}, pos: []string{url, srv}},
-		{name: "--tags stops at an option", argv: []string{"--tags", "a,b", "-z", url}, opts: []string{"--gzip", start("tags"), "--tags=a,b"}, pos: []string{url}},
-		{name: "--tags takes a negative number", argv: []string{"--tags", "-5", "a,b"}, opts: []string{start("tags"), "--tags=-5", "--tags=a,b"}},
-		{name: "--tags=v takes one value", argv: []string{"--tags=a,b", "c,d"}, opts: []string{start("tags"), "--tags=a,b"}, pos: []string{"c,d"}},
-		{name: "--tags then --history-tags", argv: []string{"--tags", "a,b", "--history-tags", "h,1"},
-			opts: []string{start("tags"), "--tags=a,b", start("history-tags"), "--history-tags=h,1"}},
-
-		// Positionals.
-		{name: "-- ends options", argv: []string{"--", "-z", url}, pos: []string{"-z", url}},
-		{name: "only the first -- counts", argv: []string{url, "--", "--", "x"}, pos: []string{url, "--", "x"}},
-		{name: "negative number positional", argv: []string{url, "-5"}, pos: []string{url, "-5"}},
-		{name: "dash positional", argv: []string{"-", url}, pos: []string{"-", url}},
-		{name: "unknown options, all reported", argv: []string{"--bogus", url, "-x", "--bogus2=3"}, err: "unrecognized arguments: --bogus -x --bogus2=3"},
-
-		// Help and version end parsing where they stand.
-		{name: "-V", argv: []string{"-V"}, version: true},
-		{name: "--version with junk after", argv: []string{"--version", "--bogus", "-z", "-j"}, version: true},
-		{name: "unknown before -V", argv: []string{"--bogus", "-V"}, version: true},
-		{name: "-V in a bundle", argv: []string{"-zV"}, version: true},
-		{name: "--help", argv: []string{url, "--help", "--bogus"}, help: true},
-		{name: "conflict before --help", argv: []string{"-v", "-q", "--help"}, err: "argument -q/--quiet: not allowed with argument -v/--verbose"},
-	}
-	for _, tt := range tests {
+	for _, tt := range normalizeTests {
 		t.Run(tt.name, func(t *testing.T) {
 			n, err := normalize(newSpecTable(testFlags()), tt.argv, testExclusive)
 			if tt.err != "" {

@@ -2,6 +2,7 @@ package cloudcli
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -111,7 +112,10 @@ func parseCommon(r *Run) (Common, error) {
 		if n < 1 {
 			return c, r.ArgError("read-timeout", fmt.Errorf("'%s' is not a valid positive integer", r.c.String("read-timeout")))
 		}
-		c.ReadTimeout = time.Duration(n) * time.Second
+		c.ReadTimeout = time.Duration(math.MaxInt64) // "for ever", not a wrapped product
+		if n <= math.MaxInt64/int64(time.Second) {
+			c.ReadTimeout = time.Duration(n) * time.Second
+		}
 	}
 	return c, nil
 }

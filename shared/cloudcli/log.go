@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -59,6 +62,10 @@ func NewLogger(w io.Writer, verbosity int) zerolog.Logger {
 			}
 			return time.UnixMilli(ms).Format("2006-01-02 15:04:05,000") + fmt.Sprintf(" [%d]", pid)
 		},
+		// One event, one line: a WAL name, URL or provider message with a
+		// newline in it must not forge a line of PostgreSQL's log.
+		FormatMessage:    func(i any) string { return escapeControls(fmt.Sprint(i)) },
+		FormatFieldValue: func(i any) string { return escapeControls(fmt.Sprint(i)) },
 		FormatLevel: func(i any) string {
 			s, _ := i.(string)
 			if n, ok := levelNames[s]; ok {
@@ -70,4 +77,34 @@ func NewLogger(w io.Writer, verbosity int) zerolog.Logger {
 	// Unix milliseconds, so that the console writer can print them.
 	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
 	return zerolog.New(cw).Level(Level(verbosity)).With().Timestamp().Logger()
+}
+
+// escapeControls spells control characters and bytes that are not UTF-8
+// as Go escapes ("\n", "\x1b", "\u0085", "\xe9"), leaving the rest as is.
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

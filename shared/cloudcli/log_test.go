@@ -69,3 +69,21 @@ func TestLoggerLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggerOneLine: a message or field with control characters (a WAL
+// name ending in a newline, an escape sequence, a byte that is not UTF-8)
+// stays on its line, escaped, and cannot forge another log line.
+func TestLoggerOneLine(t *testing.T) {
+	var b strings.Builder
+	log := NewLogger(&b, 0)
+	log.Error().Str("server", "a\nb").Msg("000000010000000000000001\n2024-01-01 00:00:00,000 [1] INFO: forged \x1b[31m caf\xe9 \u0085")
+	got := b.String()
+	if strings.Count(got, "\n") != 1 {
+		t.Fatalf("logged %d lines: %q", strings.Count(got, "\n"), got)
+	}
+	// zerolog's JSON stage has already made the stray byte a U+FFFD.
+	want := `ERROR: 000000010000000000000001\n2024-01-01 00:00:00,000 [1] INFO: forged \x1b[31m caf` + "\ufffd" + ` \u0085 server="a\nb"` + "\n"
+	if !strings.HasSuffix(got, want) {
+		t.Errorf("logged %q, want it to end with %q", got, want)
+	}
+}

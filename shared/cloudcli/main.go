@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/secret"
 )
 
 // MultiCall is the name of the multi-call binary.
@@ -43,7 +46,11 @@ func Main(version string, tools ...*Tool) int {
 
 // Execute dispatches as gobusybox does: on the base name of argv[0]
 // ("barman-cloud-wal-archive"), then on argv[1] ("barman-cloud wal-archive").
+//
+// Everything the tool prints passes through a secret.Redactor that knows
+// the credentials in the environment and in URLs on the command line.
 func Execute(ctx context.Context, env Env, tools ...*Tool) int {
+	env = redacted(env)
 	prog := filepath.Base(env.Args[0])
 	for _, t := range tools {
 		if prog == t.Prog() {
@@ -58,6 +65,28 @@ func Execute(ctx context.Context, env Env, tools ...*Tool) int {
 		}
 	}
 	return runMulti(env, tools)
+}
+
+// redacted returns env with its output masked by a Redactor for env's
+// secrets. Loggers write whole lines, which the Redactor needs.
+func redacted(env Env) Env {
+	lookup := env.LookupEnv
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	r := secret.FromEnv(lookup)
+	r.AddURLCredentials(env.Args...)
+	env.Stdout, env.Stderr = r.Writer(env.Stdout), r.Writer(env.Stderr)
+	if v, _ := lookup("AZURE_SDK_GO_LOGGING"); v == "all" {
+		// azcore's own listener writes to os.Stderr, past the Redactor,
+		// and its messages quote transport errors whole, SAS signature
+		// included: keep its format, but write through ours.
+		stderr := env.Stderr
+		azlog.SetListener(func(ev azlog.Event, msg string) {
+			fmt.Fprintf(stderr, "[%s] %s: %s\n", time.Now().Format(time.StampMicro), ev, msg)
+		})
+	}
+	return env
 }
 
 // App is the urfave/cli application of a tool, for help, documentation and

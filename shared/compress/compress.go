@@ -12,7 +12,6 @@
 package compress
 
 import (
-	"bufio"
 	"compress/bzip2"
 	"errors"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
+	xi2xz "github.com/xi2/xz"
 )
 
 // Algorithm is one compression format.
@@ -84,7 +84,11 @@ var (
 			return xz.WriterConfig{DictCap: xzDictCap[level]}.NewWriter(w)
 		},
 		newReader: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := xz.NewReader(bufio.NewReader(r))
+			// xi2/xz (a port of xz-embedded) rather than ulikunitz/xz,
+			// which allocates whatever dictionary a block header claims,
+			// up to 4 GiB for a 30-byte object. xzMaxDict is the largest
+			// any xz preset uses; xz-embedded refuses more.
+			zr, err := xi2xz.NewReader(r, xzMaxDict)
 			if err != nil {
 				return nil, err
 			}
@@ -154,6 +158,10 @@ var (
 
 // zstdWindow is the encoder's window size (see Zstd).
 const zstdWindow = 4 << 20
+
+// xzMaxDict is liblzma's dictionary size for preset 9, the largest of its
+// presets and of xzDictCap: what restore accepts.
+const xzMaxDict = 64 << 20
 
 // liblzma's dictionary size for presets 1..9.
 var xzDictCap = [10]int{0, 1 << 20, 2 << 20, 4 << 20, 4 << 20, 8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20}

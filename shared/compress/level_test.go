@@ -2,17 +2,19 @@ package compress
 
 import "testing"
 
-// Vectors of spec §2.5 and §8.3.
+// levelVectors are spec §2.5's and §8.3's; they seed FuzzParseLevel too.
+var levelVectors = []struct {
+	in   string
+	want string // "" = error
+}{
+	{"HIGH", "high"}, {"low", "low"}, {"Medium", "medium"}, {"", "medium"},
+	{"-5", "-5"}, {"5", "5"}, {"007", "7"}, {"100", "100"},
+	{"--5", ""}, {"+5", ""}, {"-", ""}, {" 5", ""}, {"5.0", ""}, {"fast", ""}, {"0x5", ""},
+	{"99999999999999999999999", "9223372036854775807"},
+}
+
 func TestParseLevel(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string // "" = error
-	}{
-		{"HIGH", "high"}, {"low", "low"}, {"Medium", "medium"}, {"", "medium"},
-		{"-5", "-5"}, {"5", "5"}, {"007", "7"}, {"100", "100"},
-		{"--5", ""}, {"+5", ""}, {"-", ""}, {" 5", ""}, {"5.0", ""}, {"fast", ""}, {"0x5", ""},
-	}
-	for _, tt := range tests {
+	for _, tt := range levelVectors {
 		l, err := ParseLevel(tt.in)
 		if tt.want == "" {
 			if err == nil {

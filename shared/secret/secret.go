@@ -4,8 +4,9 @@
 // strings that provider SDKs may quote in their errors (SAS signatures,
 // account keys, presigned-URL signatures).
 //
-// Every line a barman-cloud tool writes to stderr passes through a
-// Redactor: that is one place to get right instead of every message.
+// Every line a barman-cloud tool writes to stdout or stderr passes through
+// a Redactor (cloudcli.Execute): that is one place to get right instead of
+// every message.
 //
 // This package is part of the barman-cloud command and has no compatibility
 // promise as a library.
@@ -14,6 +15,7 @@ package secret
 import (
 	"bytes"
 	"io"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -33,11 +35,23 @@ var secretVars = []string{
 	"AZURE_CLIENT_CERTIFICATE_PASSWORD",
 }
 
-// patterns match credential-bearing parameters whatever their value: SAS
-// signatures, connection-string keys, presigned S3 URLs, bearer tokens.
-var patterns = regexp.MustCompile(`(?i)((?:^|[?&;\s"'])(?:sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential|accountkey|sharedaccesssignature|access_token|client_secret|password)=)[^&;\s"']+` +
-	`|((?:authorization|x-ms-copy-source-authorization):\s*)[^\r\n"]+` +
-	`|((?:bearer|sharedkey)\s+)[A-Za-z0-9+/=._:-]{8,}`)
+// rules mask credential-bearing text whatever its value, applied in order:
+// SAS signatures, connection-string keys, presigned S3 URLs and form or
+// JSON fields that hold a secret; Authorization headers and bearer
+// tokens; the user information of any URL ("scheme://user:password@");
+// PEM private keys, whole or cut short (a service-account JSON quotes one).
+var rules = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`(?i)((?:^|[?&;\s"'])(?:sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential|accountkey|sharedaccesssignature|access_token|refresh_token|client_secret|password)=)[^&;\s"']+`), "${1}" + Mask},
+	{regexp.MustCompile(`(?i)("(?:private_key|client_secret|refresh_token|access_token|password)"\s*:\s*")(?:[^"\\]|\\.)*`), "${1}" + Mask},
+	{regexp.MustCompile(`(?i)((?:authorization|x-ms-copy-source-authorization|x-amz-security-token):\s*)[^\r\n"]+`), "${1}" + Mask},
+	{regexp.MustCompile(`(?i)((?:bearer|sharedkey)\s+)[A-Za-z0-9+/=._:-]{8,}`), "${1}" + Mask},
+	// Up to the last "@" before the path, as net/url reads user information.
+	{regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s"'<>]+@`), "${1}" + Mask + "@"},
+	{regexp.MustCompile(`(?s)-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), "-----BEGIN ${1}PRIVATE KEY-----" + Mask + "-----END ${1}PRIVATE KEY-----"},
+}
 
 // Redactor masks secrets in text.
 type Redactor struct {
@@ -71,6 +85,39 @@ func isSecretKey(k string) bool {
 	return false
 }
 
+// AddURLCredentials makes secrets of the user information of every URL
+// in args ("scheme://user:password@host"), as typed and percent-decoded:
+// an --endpoint-url or a positional URL may carry one, and an SDK may
+// quote the password alone.
+func (r *Redactor) AddURLCredentials(args ...string) {
+	for _, a := range args {
+		for rest := a; ; {
+			i := strings.Index(rest, "://")
+			if i < 0 {
+				break
+			}
+			rest = rest[i+3:]
+			authority := rest
+			if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+				authority = authority[:end]
+			}
+			at := strings.LastIndexByte(authority, '@')
+			if at < 0 {
+				continue
+			}
+			// A user name alone is no secret, and masking it everywhere
+			// would garble ordinary words.
+			if _, password, ok := strings.Cut(authority[:at], ":"); ok {
+				r.Add(authority[:at])
+				r.Add(password)
+				if p, err := url.PathUnescape(password); err == nil {
+					r.Add(p)
+				}
+			}
+		}
+	}
+}
+
 // Add makes v a secret. Values shorter than 6 characters are ignored: they
 // would mask ordinary words, and are no credential worth the name.
 func (r *Redactor) Add(v string) {
@@ -89,15 +136,10 @@ func (r *Redactor) String(s string) string {
 			s = strings.ReplaceAll(s, v, Mask)
 		}
 	}
-	return patterns.ReplaceAllStringFunc(s, func(m string) string {
-		sub := patterns.FindStringSubmatch(m)
-		for _, p := range sub[1:] {
-			if p != "" {
-				return p + Mask
-			}
-		}
-		return Mask
-	})
+	for _, rule := range rules {
+		s = rule.re.ReplaceAllString(s, rule.with)
+	}
+	return s
 }
 
 // Writer returns a writer that masks secrets in what it passes on to w.

@@ -117,6 +117,12 @@ func ParseURL(p Provider, raw string) (Location, error) {
 		if loc.Bucket == "" {
 			return loc, fmt.Errorf("azure blob storage URL %s is malformed: no container name", loc.URL)
 		}
+		if strings.HasPrefix(loc.Prefix, "/") {
+			// Barman would make every key start with "/" ("cont//p" gives
+			// the prefix "/p"), names that neither it nor we can promise
+			// to address alike: refuse rather than guess.
+			return loc, fmt.Errorf("azure blob storage URL %s is malformed: an empty path segment after the container name", loc.URL)
+		}
 	case GCS:
 		const console = "https://console.cloud.google.com/storage/browser/"
 		if !strings.HasPrefix(raw, "gs://") && !strings.HasPrefix(raw, console) {

@@ -2,44 +2,45 @@ package wal
 
 import "testing"
 
-// Vectors from spec §8.1.
+// parseVectors are spec §8.1's names; they seed FuzzParse too.
+var parseVectors = []struct {
+	in      string
+	kind    Kind // 0 = invalid
+	hashDir string
+}{
+	{"000000010000000000000001", Segment, "0000000100000000"},
+	{"00000001000000000000000a", Segment, "0000000100000000"},
+	{"000000010000000a000000ff", Segment, "000000010000000A"},
+	{"000000080000ABFF000000C1", Segment, "000000080000ABFF"},
+	{"/var/lib/pg/pg_wal/000000010000000000000001", Segment, "0000000100000000"},
+	{"000000010000000000000001.partial", Partial, "0000000100000000"},
+	{"000000010000000000000001.00000028.backup", Backup, "0000000100000000"},
+	{"00000002.history", History, ""},
+	{"abcdefab.history", History, ""},
+	{"x/00000002.history", History, ""},
+	{"00000001000000000000000", 0, ""},
+	{"0000000100000000000000001", 0, ""},
+	{"000000010000000000000001.PARTIAL", 0, ""},
+	{"000000010000000000000001.0000028.backup", 0, ""},
+	{"000000010000000000000001.00000028.BACKUP", 0, ""},
+	{"00000002.HISTORY", 0, ""},
+	{"0000000G.history", 0, ""},
+	{"000000010000000000000001.gz", 0, ""},
+	{"000000010000000000000001/", 0, ""},
+	{"RECOVERYHISTORY", 0, ""},
+	{"00000001.history.partial", 0, ""},
+	{"0000000100000000000000010.history", 0, ""},
+	{"000000010000000000000001.partial.backup", 0, ""},
+	{"000000080000ABFF000000C1-INVALID", 0, ""},
+	{"not_a_valid_wal_name", 0, ""},
+	// Python's \d and $ accidents are not reproduced.
+	{"00000001000000000000000١", 0, ""},
+	{"000000010000000000000001\n", 0, ""},
+	{"", 0, ""},
+}
+
 func TestParse(t *testing.T) {
-	tests := []struct {
-		in      string
-		kind    Kind // 0 = invalid
-		hashDir string
-	}{
-		{"000000010000000000000001", Segment, "0000000100000000"},
-		{"00000001000000000000000a", Segment, "0000000100000000"},
-		{"000000010000000a000000ff", Segment, "000000010000000A"},
-		{"000000080000ABFF000000C1", Segment, "000000080000ABFF"},
-		{"/var/lib/pg/pg_wal/000000010000000000000001", Segment, "0000000100000000"},
-		{"000000010000000000000001.partial", Partial, "0000000100000000"},
-		{"000000010000000000000001.00000028.backup", Backup, "0000000100000000"},
-		{"00000002.history", History, ""},
-		{"abcdefab.history", History, ""},
-		{"x/00000002.history", History, ""},
-		{"00000001000000000000000", 0, ""},
-		{"0000000100000000000000001", 0, ""},
-		{"000000010000000000000001.PARTIAL", 0, ""},
-		{"000000010000000000000001.0000028.backup", 0, ""},
-		{"000000010000000000000001.00000028.BACKUP", 0, ""},
-		{"00000002.HISTORY", 0, ""},
-		{"0000000G.history", 0, ""},
-		{"000000010000000000000001.gz", 0, ""},
-		{"000000010000000000000001/", 0, ""},
-		{"RECOVERYHISTORY", 0, ""},
-		{"00000001.history.partial", 0, ""},
-		{"0000000100000000000000010.history", 0, ""},
-		{"000000010000000000000001.partial.backup", 0, ""},
-		{"000000080000ABFF000000C1-INVALID", 0, ""},
-		{"not_a_valid_wal_name", 0, ""},
-		// Python's \d and $ accidents are not reproduced.
-		{"00000001000000000000000١", 0, ""},
-		{"000000010000000000000001\n", 0, ""},
-		{"", 0, ""},
-	}
-	for _, tt := range tests {
+	for _, tt := range parseVectors {
 		n, err := Parse(tt.in)
 		if tt.kind == 0 {
 			if err == nil {
@@ -125,13 +126,19 @@ func TestDir(t *testing.T) {
 	}
 }
 
+// Server names CheckServer accepts and refuses; they seed FuzzKey too.
+var (
+	goodServers = []string{"pg", "test-server", "pg.main", "pg..x", "srv_1", "münchen"}
+	badServers  = []string{"", "a/b", "/x", "..", ".", "x/..", "pg\n", "pg\x00", "a\tb", "\x7f", "pg\u0085", "caf\xe9"}
+)
+
 func TestCheckServer(t *testing.T) {
-	for _, ok := range []string{"pg", "test-server", "pg.main", "pg..x", "srv_1", "münchen"} {
+	for _, ok := range goodServers {
 		if err := CheckServer(ok); err != nil {
 			t.Errorf("CheckServer(%q): %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "a/b", "/x", "..", ".", "x/..", "pg\n", "pg\x00", "a\tb", "\x7f"} {
+	for _, bad := range badServers {
 		if err := CheckServer(bad); err == nil {
 			t.Errorf("CheckServer(%q) accepted", bad)
 		}
