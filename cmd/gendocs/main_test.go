@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/tools/all"
@@ -328,25 +326,9 @@ func TestValueHints(t *testing.T) {
 	}
 }
 
-func TestDescribe(t *testing.T) {
-	for _, tt := range []struct {
-		usage, metavar, text string
-		choices              []string
-	}{
-		{"the `NAME` of it", "NAME", "the NAME of it", nil},
-		{"pick one: `{a,b:c}` please", "{a,b:c}", "pick one please", []string{"a", "b:c"}},
-		{"no placeholder", "X_Y", "no placeholder", nil},
-	} {
-		o := describe(&cli.StringFlag{Name: "x-y", Usage: tt.usage})
-		if o.metavar != tt.metavar || o.text != tt.text || !slices.Equal(o.choices, tt.choices) {
-			t.Errorf("describe(%q) = metavar %q, text %q, choices %q; want %q, %q, %q", tt.usage, o.metavar, o.text, o.choices, tt.metavar, tt.text, tt.choices)
-		}
-	}
-}
-
-// TestOptionsMatchHelp checks that the man pages and completions read
-// every option as --help shows it (names, value placeholder, choices):
-// both derive them from the flag definitions, each on its own.
+// TestOptionsMatchHelp checks that the man pages and completions show
+// every option as --help does (names, value placeholder, choices): both
+// read it through cloudcli.DescribeFlag, and render it each their own way.
 func TestOptionsMatchHelp(t *testing.T) {
 	for _, tool := range all.Tools {
 		var help strings.Builder

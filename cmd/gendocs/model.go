@@ -82,97 +82,34 @@ func (o option) summary() string {
 	return s
 }
 
-// describe reads an option from its definition. The value placeholder is
-// urfave's convention, the first `backquoted` word of the usage text, or
-// else the option's name in capitals (argparse's default metavar); a
-// placeholder written "{a,b,c}" lists the only values the option accepts.
-func describe(f cli.Flag) option {
-	names := f.Names()
-	o := option{name: names[0]}
-	for _, n := range names {
-		if len(n) == 1 {
-			o.shorts = append(o.shorts, n)
+// describe reads an option as --help does (cloudcli.DescribeFlag), and
+// adds what shells complete it with.
+func describe(o cloudcli.Option) option {
+	d := option{name: o.Name, metavar: o.Metavar, choices: o.Choices, nargs: o.Nargs,
+		repeat: o.Repeat, text: o.Text, category: o.Category}
+	for _, s := range o.Strings {
+		if strings.HasPrefix(s, "--") {
+			d.longs = append(d.longs, s[2:])
 		} else {
-			o.longs = append(o.longs, n)
+			d.shorts = append(d.shorts, s[1:])
 		}
 	}
-	var usage string
-	takesValue := false
-	if d, ok := f.(cli.DocGenerationFlag); ok {
-		usage = d.GetUsage()
-		takesValue = d.TakesValue()
+	d.values = d.choices
+	if d.values == nil {
+		d.values = valueHints[d.name]
 	}
-	if c, ok := f.(cli.CategorizableFlag); ok {
-		o.category = c.GetCategory()
-	}
-	placeholder, text := unquoteUsage(usage)
-	o.text = text
-	switch f := f.(type) {
-	case *cli.BoolFlag:
-		o.repeat = f.Count != nil
-	case *cloudcli.ListFlag:
-		o.repeat = true
-	case *cloudcli.NargsFlag:
-		o.nargs, o.repeat = true, true
-	}
-	if !takesValue {
-		return o
-	}
-	o.metavar = placeholder
-	if o.metavar == "" {
-		o.metavar = strings.ToUpper(strings.ReplaceAll(o.name, "-", "_"))
-	}
-	if strings.HasPrefix(o.metavar, "{") && strings.HasSuffix(o.metavar, "}") {
-		o.choices = strings.Split(o.metavar[1:len(o.metavar)-1], ",")
-		// The invocation shows the choices; the text need not repeat them.
-		i := strings.Index(text, placeholder)
-		o.text = strings.TrimRight(text[:i], ": ") + text[i+len(placeholder):]
-	}
-	o.values = o.choices
-	if o.values == nil {
-		o.values = valueHints[o.name]
-	}
-	if d, ok := f.(cli.DocGenerationFlag); ok && d.GetDefaultText() != "" {
-		o.text += " (default: " + d.GetDefaultText() + ")"
-	}
-	return o
+	return d
 }
 
-// unquoteUsage splits urfave's usage text into the placeholder (the first
-// `word` in backquotes) and the text without the quotes.
-func unquoteUsage(usage string) (placeholder, text string) {
-	i := strings.IndexByte(usage, '`')
-	if i < 0 {
-		return "", usage
-	}
-	j := strings.IndexByte(usage[i+1:], '`')
-	if j < 0 {
-		return "", usage
-	}
-	placeholder = usage[i+1 : i+1+j]
-	return placeholder, usage[:i] + placeholder + usage[i+1+j+1:]
-}
-
-// groupOptions sorts visible options into --help's groups: the general
-// one first, then the categories in order of first appearance.
+// groupOptions sorts options into --help's groups (cloudcli.GroupOptions).
 func groupOptions(flags []cli.Flag) []group {
 	var groups []group
-	index := map[string]int{}
-	add := func(title string) {
-		index[title] = len(groups)
-		groups = append(groups, group{title: title})
-	}
-	add("")
-	for _, f := range flags {
-		if v, ok := f.(cli.VisibleFlag); ok && !v.IsVisible() {
-			continue
+	for _, g := range cloudcli.GroupOptions(flags) {
+		gr := group{title: g.Title}
+		for _, o := range g.Options {
+			gr.opts = append(gr.opts, describe(o))
 		}
-		o := describe(f)
-		if _, ok := index[o.category]; !ok {
-			add(o.category)
-		}
-		g := &groups[index[o.category]]
-		g.opts = append(g.opts, o)
+		groups = append(groups, gr)
 	}
 	return groups
 }

@@ -31,15 +31,15 @@ type specTable struct {
 func newSpecTable(flags []cli.Flag) *specTable {
 	t := &specTable{long: map[string]*spec{}, short: map[byte]*spec{}}
 	for _, f := range flags {
-		o := describe(f)
-		s := &spec{name: o.name, strings: o.strings, choices: o.choices}
+		o := DescribeFlag(f)
+		s := &spec{name: o.Name, strings: o.Strings, choices: o.Choices}
 		if v, ok := f.(cli.DocGenerationFlag); ok {
 			s.takesValue = v.TakesValue()
 		}
 		if _, ok := f.(*NargsFlag); ok {
 			s.nargs = true
 		}
-		for _, str := range o.strings {
+		for _, str := range o.Strings {
 			if strings.HasPrefix(str, "--") {
 				t.long[str] = s
 				t.longs = append(t.longs, str)

@@ -40,8 +40,8 @@ var AzureCredentials = []string{"azure-cli", "managed-identity", "default"}
 // of values, as its definition lists them.
 func Choices(name string) []string {
 	for _, f := range commonFlags() {
-		if o := describe(f); o.name == name {
-			return o.choices
+		if o := DescribeFlag(f); o.Name == name {
+			return o.Choices
 		}
 	}
 	return nil

@@ -16,35 +16,45 @@ const helpWidth = 80
 // some option's invocation is wider than that.
 const maxHelpPosition = 24
 
-// option is what help, completion and validation know of one option,
-// derived from its urfave definition so that they cannot drift from what
-// is parsed.
-type option struct {
-	name     string
-	strings  []string // as typed, short ones first: "-P", "--aws-profile", "--profile"
-	metavar  string   // the value's placeholder; "" for an option without value
-	choices  []string // the allowed values, when the placeholder is "{a,b,c}"
-	text     string   // the help text, placeholders unquoted
-	category string
+// Option is what help, completion, validation and the documentation
+// generator (cmd/gendocs) know of one option, read from its urfave
+// definition so that none of them can drift from what is parsed.
+type Option struct {
+	Name     string   // the canonical name: "aws-profile"
+	Strings  []string // as typed, short ones first: "-P", "--aws-profile", "--profile"
+	Metavar  string   // the value's placeholder; "" for an option without value
+	Choices  []string // the allowed values, when the placeholder is "{a,b,c}"
+	Text     string   // the help text, placeholders unquoted
+	Category string   // the help group; "" for the general options
+	Nargs    bool     // takes zero or more values (argparse nargs="*")
+	Repeat   bool     // may be given more than once (a counter, a list, nargs)
 }
 
-// describe reads an option from its definition. The value placeholder
+// DescribeFlag reads an option from its definition. The value placeholder
 // follows urfave's convention, the first `backquoted` word of the usage
 // text; without one it is the option's name in capitals, as argparse's
 // default metavar. A placeholder written "{a,b,c}" lists the only values
-// the option accepts; help shows it in the invocation only.
-func describe(f cli.Flag) option {
+// the option accepts; the help text then leaves them to the invocation.
+func DescribeFlag(f cli.Flag) Option {
 	names := f.Names()
-	o := option{name: names[0]}
+	o := Option{Name: names[0]}
 	for _, n := range names {
 		if len(n) == 1 {
-			o.strings = append(o.strings, "-"+n)
+			o.Strings = append(o.Strings, "-"+n)
 		}
 	}
 	for _, n := range names {
 		if len(n) > 1 {
-			o.strings = append(o.strings, "--"+n)
+			o.Strings = append(o.Strings, "--"+n)
 		}
+	}
+	switch f := f.(type) {
+	case *cli.BoolFlag:
+		o.Repeat = f.Count != nil
+	case *ListFlag:
+		o.Repeat = true
+	case *NargsFlag:
+		o.Nargs, o.Repeat = true, true
 	}
 	var usage string
 	takesValue := false
@@ -53,32 +63,54 @@ func describe(f cli.Flag) option {
 		takesValue = d.TakesValue()
 	}
 	placeholder, text := unquoteUsage(usage)
-	o.text = text
+	o.Text = text
 	if c, ok := f.(cli.CategorizableFlag); ok {
-		o.category = c.GetCategory()
+		o.Category = c.GetCategory()
 	}
 	if !takesValue {
 		return o
 	}
-	o.metavar = placeholder
-	if o.metavar == "" {
-		o.metavar = strings.ToUpper(strings.ReplaceAll(o.name, "-", "_"))
+	o.Metavar = placeholder
+	if o.Metavar == "" {
+		o.Metavar = strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
 	}
-	if strings.HasPrefix(o.metavar, "{") && strings.HasSuffix(o.metavar, "}") {
-		o.choices = strings.Split(o.metavar[1:len(o.metavar)-1], ",")
-		// The invocation shows the choices, as argparse's does; the text
-		// need not repeat them.
+	if strings.HasPrefix(o.Metavar, "{") && strings.HasSuffix(o.Metavar, "}") {
+		o.Choices = strings.Split(o.Metavar[1:len(o.Metavar)-1], ",")
 		i := strings.Index(text, placeholder)
-		o.text = strings.TrimRight(text[:i], ": ") + text[i+len(placeholder):]
-	}
-	if _, ok := f.(*NargsFlag); ok {
-		// argparse's rendering of nargs="*".
-		o.metavar = "[" + o.metavar + "]"
+		o.Text = strings.TrimRight(text[:i], ": ") + text[i+len(placeholder):]
 	}
 	if d, ok := f.(cli.DocGenerationFlag); ok && d.GetDefaultText() != "" {
-		o.text += " (default: " + d.GetDefaultText() + ")"
+		o.Text += " (default: " + d.GetDefaultText() + ")"
 	}
 	return o
+}
+
+// OptionGroup is a group of options as --help shows them.
+type OptionGroup struct {
+	Title   string // the Category; "" for the general options
+	Options []Option
+}
+
+// GroupOptions sorts the visible options into their help groups, keeping
+// declaration order within a group and ordering groups by first
+// appearance, the general group first.
+func GroupOptions(flags []cli.Flag) []OptionGroup {
+	groups := []OptionGroup{{}}
+	index := map[string]int{"": 0}
+	for _, f := range flags {
+		if v, ok := f.(cli.VisibleFlag); ok && !v.IsVisible() {
+			continue
+		}
+		o := DescribeFlag(f)
+		i, ok := index[o.Category]
+		if !ok {
+			i = len(groups)
+			index[o.Category] = i
+			groups = append(groups, OptionGroup{Title: o.Category})
+		}
+		groups[i].Options = append(groups[i].Options, o)
+	}
+	return groups
 }
 
 // unquoteUsage is urfave's placeholder convention: the first `word` in
@@ -96,10 +128,15 @@ func unquoteUsage(usage string) (placeholder, text string) {
 	return placeholder, usage[:i] + placeholder + usage[i+1+j+1:]
 }
 
-func (o option) invocation() string {
-	s := strings.Join(o.strings, ", ")
-	if o.metavar != "" {
-		s += " " + o.metavar
+// invocation is how --help shows the option: "-P, --aws-profile AWS_PROFILE",
+// with argparse's "[VALUE ...]" for zero or more values.
+func (o Option) invocation() string {
+	s := strings.Join(o.Strings, ", ")
+	switch {
+	case o.Nargs:
+		s += " [" + o.Metavar + "]"
+	case o.Metavar != "":
+		s += " " + o.Metavar
 	}
 	return s
 }
@@ -122,22 +159,22 @@ func WriteHelp(w io.Writer, t *Tool, helpName string) error {
 		a = strings.TrimSuffix(strings.Trim(a, "[]"), "...")
 		positionals = append(positionals, row{left: a})
 	}
-	groups, order := groupOptions(append(commonFlags(), t.Flags()...))
-	for _, g := range order {
-		rows = append(rows, groups[g]...)
+	groups := GroupOptions(append(commonFlags(), t.Flags()...))
+	for _, g := range groups {
+		rows = append(rows, optionRows(g.Options)...)
 	}
 	col := helpColumn(append(rows, positionals...))
 	if len(positionals) > 0 {
 		b.WriteString("\npositional arguments:\n")
 		writeRows(&b, positionals, col)
 	}
-	for _, g := range order {
-		title := g
+	for _, g := range groups {
+		title := g.Title
 		if title == "" {
 			title = "options"
 		}
 		fmt.Fprintf(&b, "\n%s:\n", title)
-		writeRows(&b, groups[g], col)
+		writeRows(&b, optionRows(g.Options), col)
 	}
 	if len(t.ExitStatus) > 0 {
 		b.WriteString("\nexit status:\n")
@@ -163,10 +200,9 @@ func writeMultiHelp(w io.Writer, tools []*Tool) error {
 	for _, t := range tools {
 		toolRows = append(toolRows, row{left: t.Name, text: t.Usage})
 	}
-	groups, order := groupOptions([]cli.Flag{versionFlag(), helpFlag()})
 	var opts []row
-	for _, g := range order {
-		opts = append(opts, groups[g]...)
+	for _, g := range GroupOptions([]cli.Flag{versionFlag(), helpFlag()}) {
+		opts = append(opts, optionRows(g.Options)...)
 	}
 	col := helpColumn(append(toolRows, opts...))
 	b.WriteString("\ntools:\n")
@@ -177,23 +213,12 @@ func writeMultiHelp(w io.Writer, tools []*Tool) error {
 	return err
 }
 
-// groupOptions sorts the visible options into their help groups, keeping
-// declaration order within a group and ordering groups by first
-// appearance, the general group ("") first.
-func groupOptions(flags []cli.Flag) (map[string][]row, []string) {
-	groups := map[string][]row{}
-	order := []string{""}
-	for _, f := range flags {
-		if v, ok := f.(cli.VisibleFlag); ok && !v.IsVisible() {
-			continue
-		}
-		o := describe(f)
-		if _, ok := groups[o.category]; !ok && o.category != "" {
-			order = append(order, o.category)
-		}
-		groups[o.category] = append(groups[o.category], row{left: o.invocation(), text: o.text})
+func optionRows(opts []Option) []row {
+	rows := make([]row, len(opts))
+	for i, o := range opts {
+		rows[i] = row{left: o.invocation(), text: o.Text}
 	}
-	return groups, order
+	return rows
 }
 
 // row is one entry of a help list: what is typed, and what it does.

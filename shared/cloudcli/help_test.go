@@ -76,15 +76,15 @@ func TestWriteHelp(t *testing.T) {
 		if f.Names()[0] == "hidden" {
 			continue
 		}
-		o := describe(f)
+		o := DescribeFlag(f)
 		i := strings.Index(help, "  "+o.invocation())
 		if i < 0 {
 			t.Errorf("help lacks %q", o.invocation())
 		}
-		if o.category == "" && i < last {
+		if o.Category == "" && i < last {
 			t.Errorf("%q is out of declaration order", o.invocation())
 		}
-		if o.category == "" {
+		if o.Category == "" {
 			last = i
 		}
 	}
@@ -113,9 +113,9 @@ func TestDescribe(t *testing.T) {
 		{&cli.StringFlag{Name: "odd", Usage: "one `backquote"}, "--odd ODD", nil, "one `backquote"},
 	}
 	for _, tt := range tests {
-		o := describe(tt.flag)
-		if o.invocation() != tt.invocation || !slices.Equal(o.choices, tt.choices) || o.text != tt.text {
-			t.Errorf("%v: got %q %q %q, want %q %q %q", tt.flag.Names(), o.invocation(), o.choices, o.text, tt.invocation, tt.choices, tt.text)
+		o := DescribeFlag(tt.flag)
+		if o.invocation() != tt.invocation || !slices.Equal(o.Choices, tt.choices) || o.Text != tt.text {
+			t.Errorf("%v: got %q %q %q, want %q %q %q", tt.flag.Names(), o.invocation(), o.Choices, o.Text, tt.invocation, tt.choices, tt.text)
 		}
 	}
 }
