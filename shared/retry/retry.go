@@ -154,11 +154,12 @@ func (r *Retrier) Do(ctx context.Context, what string, op func(context.Context) 
 	err = last
 	reason, transient := r.classify(err)
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded),
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &GaveUpError{Err: err, Attempts: attempts, Deadline: true, Limit: limitOf(ctx), Reason: reason}
+	case transient && attempts < p.Tries && !deadline.IsZero() && ctx.Err() == nil:
 		// backoff stopped before the attempts were used up: the next
 		// wait would have ended after the deadline.
-		transient && attempts < p.Tries && !deadline.IsZero() && ctx.Err() == nil:
-		return &GaveUpError{Err: err, Attempts: attempts, Deadline: true, Limit: limitOf(ctx), Reason: reason}
+		return &GaveUpError{Err: err, Attempts: attempts, Deadline: true, Early: true, Limit: limitOf(ctx), Reason: reason}
 	case ctx.Err() != nil, !transient, attempts == 1:
 		return err
 	}
@@ -192,8 +193,9 @@ func (e *permanentError) Unwrap() error { return e.err }
 type GaveUpError struct {
 	Err      error
 	Attempts int
-	// Deadline is true when the time limit ended the retries.
-	Deadline bool
+	// Deadline is true when the time limit ended the retries; Early when
+	// it had not passed yet, but would have before the next attempt.
+	Deadline, Early bool
 	// Limit describes the deadline (see WithTimeLimit), or is nil.
 	Limit  error
 	Reason string
@@ -207,11 +209,14 @@ func (e *GaveUpError) Error() string {
 	if !e.Deadline {
 		return fmt.Sprintf("%v (gave up after %s)", e.Err, n)
 	}
-	limit := "out of time"
+	limit := "the deadline"
 	if e.Limit != nil {
 		limit = e.Limit.Error()
 	}
-	return fmt.Sprintf("%v (gave up after %s: %s)", e.Err, n, limit)
+	if e.Early {
+		return fmt.Sprintf("%v (gave up after %s: the next one would start after %s)", e.Err, n, limit)
+	}
+	return fmt.Sprintf("%v (gave up after %s: %s passed)", e.Err, n, limit)
 }
 
 func (e *GaveUpError) Unwrap() error { return e.Err }
@@ -224,7 +229,7 @@ type TimeLimitError struct {
 }
 
 func (e *TimeLimitError) Error() string {
-	return fmt.Sprintf("the time limit of %s (%s) is reached", e.Limit, e.Name)
+	return fmt.Sprintf("the time limit of %s (%s)", e.Limit, e.Name)
 }
 
 // Is makes the limit a context.DeadlineExceeded for errors.Is.

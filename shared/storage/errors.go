@@ -38,10 +38,16 @@ func (e *BucketMissingError) Error() string {
 }
 
 // IsNetwork reports whether err means the storage could not be reached:
-// connection refused or reset, DNS failure, TLS failure, timeout. Provider
-// SDKs wrap these; errors.As finds them through the wrapping.
+// connection refused or reset, DNS failure, TLS failure, timeout, and no
+// HTTP answer came back. Provider SDKs wrap these; errors.As finds them
+// through the wrapping.
 func IsNetwork(err error) bool {
 	if err == nil {
+		return false
+	}
+	if status, _ := httpStatus(err); status >= 400 {
+		// The storage answered with an error; a connection closed while
+		// its body was read does not make it unreachable.
 		return false
 	}
 	var (
@@ -148,7 +154,9 @@ func Transient(err error) (string, bool) {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "", false
 	}
-	if status, code := httpStatus(err); status != 0 {
+	// An error answer is judged by its status. A successful one whose
+	// body could not be read (cut short) is judged as the connection.
+	if status, code := httpStatus(err); status >= 400 || transientCodes[code] {
 		switch {
 		case status == http.StatusTooManyRequests, status >= 500 && status <= 599,
 			status == http.StatusRequestTimeout, transientCodes[code]:

@@ -34,6 +34,16 @@ func s3Error(status int, code string) error {
 	}}
 }
 
+// s3ErrorWrapping is an S3 answer whose body could not be read.
+func s3ErrorWrapping(status int, err error) error {
+	return &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+			Err:      err,
+		},
+	}}
+}
+
 func opError(errno syscall.Errno) error {
 	return &url.Error{Op: "Put", URL: "http://127.0.0.1:9000/b/k?X-Amz-Signature=secret", Err: &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}}
 }
@@ -61,6 +71,8 @@ func TestTransient(t *testing.T) {
 		{"closed before answering", &url.Error{Op: "Get", URL: "u", Err: io.EOF}, "the server closed the connection"},
 		{"body cut short", fmt.Errorf("reading: %w", io.ErrUnexpectedEOF), "connection closed in the middle of a transfer"},
 		{"stalled", &url.Error{Op: "Get", URL: "u", Err: &StallError{After: 60e9}}, "no data sent or received for 1m0s (--read-timeout)"},
+		{"S3 200 whose body was cut", fmt.Errorf("deserialization failed: %w", s3ErrorWrapping(200, io.ErrUnexpectedEOF)), "connection closed in the middle of a transfer"},
+		{"S3 412 whose body could not be read", s3ErrorWrapping(412, &net.OpError{Op: "read", Err: errors.New("use of closed network connection")}), ""},
 		{"temporary DNS failure", &net.DNSError{Err: "x", Name: "h", IsTemporary: true}, "temporary DNS failure"},
 
 		{"S3 403", s3Error(403, "AccessDenied"), ""},
@@ -101,6 +113,7 @@ func TestClassifyUnavailable(t *testing.T) {
 		{&googleapi.Error{Code: 500}, exitcode.Network},
 		{opError(syscall.ECONNRESET), exitcode.Network},
 		{s3Error(403, "AccessDenied"), exitcode.General},
+		{s3ErrorWrapping(412, &net.OpError{Op: "read", Err: errors.New("use of closed network connection")}), exitcode.General},
 		{&googleapi.Error{Code: 400}, exitcode.General},
 	} {
 		if got := exitcode.Of(s.classify(tc.err, false)); got != tc.code {

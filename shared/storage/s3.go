@@ -159,6 +159,12 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 			if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
 				return ErrExists
 			}
+			if status, _ := httpStatus(err); status == http.StatusPreconditionFailed {
+				// The answer's body could not be read: a server that
+				// refuses the upload before reading it may close the
+				// connection under the error body.
+				return ErrExists
+			}
 			return &codedError{code: s3ErrorCode(err), err: err}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -193,7 +194,7 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 		wo.IfNotExist = o.IfNotExist
 		err = s.Bucket.Upload(ctx, key, src, wo)
 	}
-	if errors.Is(err, ErrExists) || (err != nil && o.IfNotExist && gcerrors.Code(err) == gcerrors.FailedPrecondition) {
+	if errors.Is(err, ErrExists) || (err != nil && o.IfNotExist && conflict(err)) {
 		return fmt.Errorf("%w: %s", ErrExists, key)
 	}
 	if err != nil && o.IfNotExist && IsNetwork(err) && context.Cause(ctx) == nil {
@@ -211,6 +212,17 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 		err = cause
 	}
 	return s.classify(err, true)
+}
+
+// conflict reports the answer to a conditional create whose key is taken:
+// 412 Precondition Failed (S3, GCS), 409 BlobAlreadyExists (Azure), even
+// when the SDK could not read the answer's body to name the error.
+func conflict(err error) bool {
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return true
+	}
+	status, code := httpStatus(err)
+	return status == http.StatusPreconditionFailed || (status == http.StatusConflict && code == "BlobAlreadyExists")
 }
 
 // cancelOnError cancels the upload's context as soon as the source fails.
