@@ -147,7 +147,12 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 		}
 		r.Log = NewLogger(env.Stderr, common.Verbosity)
 		log = &r.Log
-		return t.Run(r)
+		err = t.Run(r)
+		if err != nil && errors.Is(r.Ctx.Err(), context.Canceled) && context.Cause(r.Ctx) != context.Canceled {
+			// SIGTERM or SIGINT: the error says "context canceled"; say why.
+			err = fmt.Errorf("%w (interrupted: %v)", err, context.Cause(r.Ctx))
+		}
+		return err
 	}
 	return report(env, t.Prog(), log, app.RunContext(ctx, append([]string{t.Prog()}, n.args...)))
 }

@@ -89,7 +89,8 @@ type Fault struct {
 	Rate int64
 	// Do, with Pass, is called once After bytes of the request body have
 	// been forwarded, before any more is: the request is in flight, the
-	// server has part of the body.
+	// server has part of the body. A request whose body is not longer
+	// than After passes untouched.
 	Do func()
 }
 
@@ -281,17 +282,21 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, f Fault, rule *R
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	var body io.Reader = r.Body
-	var cut *cutReader
+	var (
+		cut     *cutReader
+		trigger *triggerReader
+	)
 	if rule != nil {
 		switch {
 		case f.Kind == ResetMidBody:
 			cut = &cutReader{r: r.Body, left: f.After}
 			body = cut
 		case f.Do != nil:
-			body = &triggerReader{r: r.Body, left: f.After, do: func() {
+			trigger = &triggerReader{r: r.Body, left: f.After, do: func() {
 				p.injected(rule, r, fmt.Sprintf("callback after %d bytes of the body", f.After))
 				f.Do()
 			}}
+			body = trigger
 		}
 		if f.Rate > 0 {
 			body = &throttled{r: body, rate: f.Rate}
@@ -320,7 +325,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, f Fault, rule *R
 		resetClient(w)
 		return
 	}
-	if cut != nil {
+	if (cut != nil && !cut.fired) || (trigger != nil && !trigger.done) {
 		p.release(rule) // the body was shorter than After
 	}
 	if err != nil {
@@ -418,7 +423,8 @@ func (c *cutReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// triggerReader calls do once left bytes have passed.
+// triggerReader calls do once left bytes have passed, before passing on
+// any more (a body of exactly left bytes does not call it).
 type triggerReader struct {
 	r    io.Reader
 	left int64

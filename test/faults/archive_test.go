@@ -104,26 +104,24 @@ var archiveFailures = []scenario{
 // TestArchiveFaults runs wal-archive through every scenario on every
 // provider, uncompressed and compressed, and reads back what it stored.
 func TestArchiveFaults(t *testing.T) {
+	t.Parallel() // mostly waiting: backoff and stalls
 	wals := harness.WALs(t)
 	src := wals.Segments[0]
-	for _, p := range providers(t) {
-		t.Run(p.name, func(t *testing.T) {
-			t.Parallel()
-			for _, comp := range []string{"", "--zstd"} {
-				for _, sc := range archiveScenarios {
-					t.Run(compName(comp)+"/"+sc.name, func(t *testing.T) {
-						runArchive(t, p, sc, comp, src)
-					})
-				}
-			}
-			// Giving up takes the full backoff: uncompressed only.
-			for _, sc := range archiveFailures {
-				t.Run(sc.name, func(t *testing.T) {
-					runArchive(t, p, sc, "", src)
+	eachProvider(t, func(t *testing.T, p provider) {
+		for _, comp := range []string{"", "--zstd"} {
+			for _, sc := range archiveScenarios {
+				t.Run(compName(comp)+"/"+sc.name, func(t *testing.T) {
+					runArchive(t, p, sc, comp, src)
 				})
 			}
-		})
-	}
+		}
+		// Giving up takes the full backoff: uncompressed only.
+		for _, sc := range archiveFailures {
+			t.Run(sc.name, func(t *testing.T) {
+				runArchive(t, p, sc, "", src)
+			})
+		}
+	})
 }
 
 func compName(opt string) string {

@@ -119,6 +119,21 @@ func providers(t *testing.T) []provider {
 	}
 }
 
+// eachProvider runs fn for every provider at once, each in its own
+// subtest. The runs mostly wait (backoff, stalls), and go test's
+// -parallel limit (the number of cores) would run them two by two.
+func eachProvider(t *testing.T, fn func(t *testing.T, p provider)) {
+	var wg sync.WaitGroup
+	for _, p := range providers(t) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(p.name, func(t *testing.T) { fn(t, p) })
+		}()
+	}
+	wg.Wait()
+}
+
 // proxy starts a proxy in front of the provider's server for one test.
 func (p provider) proxy(t *testing.T) *faultproxy.Proxy {
 	t.Helper()

@@ -76,28 +76,26 @@ var restoreFailures = []scenario{
 // restored file is the segment, byte for byte, or the tool exits 2 and
 // nothing is left in the destination directory, temporary file included.
 func TestRestoreFaults(t *testing.T) {
+	t.Parallel() // mostly waiting: backoff and stalls
 	wals := harness.WALs(t)
 	src := wals.Segments[1]
-	for _, p := range providers(t) {
-		t.Run(p.name, func(t *testing.T) {
-			t.Parallel()
-			for _, comp := range []string{"", "--zstd"} {
-				t.Run(compName(comp), func(t *testing.T) {
-					prefix := harness.UniquePrefix(t)
-					p.cleanup(t, prefix)
-					archive(t, p, prefix, comp, src)
-					for _, sc := range restoreScenarios {
+	eachProvider(t, func(t *testing.T, p provider) {
+		for _, comp := range []string{"", "--zstd"} {
+			t.Run(compName(comp), func(t *testing.T) {
+				prefix := harness.UniquePrefix(t)
+				p.cleanup(t, prefix)
+				archive(t, p, prefix, comp, src)
+				for _, sc := range restoreScenarios {
+					t.Run(sc.name, func(t *testing.T) { runRestore(t, p, sc, prefix, src) })
+				}
+				if comp == "" {
+					for _, sc := range restoreFailures {
 						t.Run(sc.name, func(t *testing.T) { runRestore(t, p, sc, prefix, src) })
 					}
-					if comp == "" {
-						for _, sc := range restoreFailures {
-							t.Run(sc.name, func(t *testing.T) { runRestore(t, p, sc, prefix, src) })
-						}
-					}
-				})
-			}
-		})
-	}
+				}
+			})
+		}
+	})
 }
 
 // archive stores src under prefix, through a proxy that breaks nothing.
@@ -167,39 +165,38 @@ func checkRestored(t *testing.T, src, dir, dest string, restored bool) (lost, co
 // TestCheckWALArchiveFaults: check-wal-archive lists through the faults,
 // or exits 2.
 func TestCheckWALArchiveFaults(t *testing.T) {
-	for _, p := range providers(t) {
-		t.Run(p.name, func(t *testing.T) {
-			t.Parallel()
-			for _, sc := range []scenario{
-				{
-					name: "resets and 503 on the listing",
-					rules: func(string) []*faultproxy.Rule {
-						return []*faultproxy.Rule{
-							{Name: "reset-list", Match: isList, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.ResetBeforeForward}},
-							{Name: "503-list", Match: isList, Times: 2, Fault: faultproxy.Fault{Kind: faultproxy.Unavailable}},
-						}
-					},
-					minFaults: 3,
-				},
-				{
-					name: "503 on every request",
-					rules: func(string) []*faultproxy.Rule {
-						return []*faultproxy.Rule{{Name: "503-forever", Fault: faultproxy.Fault{Kind: faultproxy.Unavailable}}}
-					},
-					code: 2, minFaults: 5, stderr: "(gave up after 5 attempts)",
-				},
-			} {
-				t.Run(sc.name, func(t *testing.T) {
-					px := p.proxy(t)
-					px.SetRules(sc.rules("")...)
-					r := p.run(t, px, time.Minute, "barman-cloud-check-wal-archive", "-v", p.url(harness.UniquePrefix(t)), "pg")
-					checkOutcome(t, sc, r, px)
-					count(px.Injected(), 0, 0, 0)
-					t.Logf("exit %d in %s; %d faults injected %v", r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
-				})
-			}
-		})
+	t.Parallel()
+	scenarios := []scenario{
+		{
+			name: "resets and 503 on the listing",
+			rules: func(string) []*faultproxy.Rule {
+				return []*faultproxy.Rule{
+					{Name: "reset-list", Match: isList, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.ResetBeforeForward}},
+					{Name: "503-list", Match: isList, Times: 2, Fault: faultproxy.Fault{Kind: faultproxy.Unavailable}},
+				}
+			},
+			minFaults: 3,
+		},
+		{
+			name: "503 on every request",
+			rules: func(string) []*faultproxy.Rule {
+				return []*faultproxy.Rule{{Name: "503-forever", Fault: faultproxy.Fault{Kind: faultproxy.Unavailable}}}
+			},
+			code: 2, minFaults: 5, stderr: "(gave up after 5 attempts)",
+		},
 	}
+	eachProvider(t, func(t *testing.T, p provider) {
+		for _, sc := range scenarios {
+			t.Run(sc.name, func(t *testing.T) {
+				px := p.proxy(t)
+				px.SetRules(sc.rules("")...)
+				r := p.run(t, px, time.Minute, "barman-cloud-check-wal-archive", "-v", p.url(harness.UniquePrefix(t)), "pg")
+				checkOutcome(t, sc, r, px)
+				count(px.Injected(), 0, 0, 0)
+				t.Logf("exit %d in %s; %d faults injected %v", r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
+			})
+		}
+	})
 }
 
 // TestRestoreLocalErrors: a destination directory that is full, or
