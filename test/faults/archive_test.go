@@ -3,6 +3,7 @@
 package faults
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,6 +28,8 @@ type scenario struct {
 	stderr string
 	// maxTime bounds the run's duration, when not zero.
 	maxTime time.Duration
+	// noRetry: the run must succeed at the first attempt.
+	noRetry bool
 }
 
 // archiveScenarios break wal-archive in every way the tools must survive;
@@ -82,6 +85,21 @@ var archiveScenarios = []scenario{
 	},
 }
 
+// slow is a transfer throttled so that it takes twice --read-timeout: it
+// must not be cut short, since it keeps moving. Uncompressed only: a
+// compressed segment is too small to take that long.
+var slow = scenario{
+	name: "a slow transfer, longer than --read-timeout, that keeps moving",
+	rules: func(string) []*faultproxy.Rule {
+		// 16 MiB at 8 MiB/s: 2 s.
+		return []*faultproxy.Rule{{Name: "slow", Fault: faultproxy.Fault{Rate: 8 << 20}, Match: func(r *http.Request) bool {
+			// Uploads (GCS sends its body chunked) and downloads.
+			return r.ContentLength > 1<<20 || (r.ContentLength < 0 && r.Method == http.MethodPost) || r.Method == http.MethodGet
+		}}}
+	},
+	args: []string{"--read-timeout", "1"}, minFaults: 1, noRetry: true,
+}
+
 // archiveFailures are the scenarios the retries cannot get through.
 var archiveFailures = []scenario{
 	{
@@ -116,7 +134,7 @@ func TestArchiveFaults(t *testing.T) {
 			}
 		}
 		// Giving up takes the full backoff: uncompressed only.
-		for _, sc := range archiveFailures {
+		for _, sc := range append([]scenario{slow}, archiveFailures...) {
 			t.Run(sc.name, func(t *testing.T) {
 				runArchive(t, p, sc, "", src)
 			})
@@ -147,7 +165,6 @@ func runArchive(t *testing.T, p provider, sc scenario, comp, src string) result 
 	checkOutcome(t, sc, r, px)
 	objects, lost, corrupt := p.audit(t, prefix, src, r.code == 0)
 	count(px.Injected(), objects, lost, corrupt)
-	t.Logf("stderr:\n%s", r.stderr)
 	t.Logf("exit %d in %s; %d faults injected %v; %d objects read back, %d lost, %d corrupt",
 		r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts(), objects, lost, corrupt)
 	return r
@@ -163,6 +180,9 @@ func checkOutcome(t *testing.T, sc scenario, r result, px *faultproxy.Proxy) {
 	}
 	if sc.stderr != "" && !strings.Contains(r.stderr, sc.stderr) {
 		t.Errorf("stderr lacks %q:\n%s", sc.stderr, r.stderr)
+	}
+	if sc.noRetry && strings.Contains(r.stderr, "trying again") {
+		t.Errorf("retried:\n%s", r.stderr)
 	}
 	if sc.maxTime > 0 && r.elapsed > sc.maxTime {
 		t.Errorf("took %s, want at most %s", r.elapsed, sc.maxTime)

@@ -89,7 +89,7 @@ func TestRestoreFaults(t *testing.T) {
 					t.Run(sc.name, func(t *testing.T) { runRestore(t, p, sc, prefix, src) })
 				}
 				if comp == "" {
-					for _, sc := range restoreFailures {
+					for _, sc := range append([]scenario{slow}, restoreFailures...) {
 						t.Run(sc.name, func(t *testing.T) { runRestore(t, p, sc, prefix, src) })
 					}
 				}
