@@ -133,8 +133,8 @@ func TestDoCancelled(t *testing.T) {
 	}
 }
 
-// TestWaitsGrow: the waits grow exponentially within the jitter, and stop
-// at Max.
+// TestWaitsGrow: the waits grow exponentially within the jitter, up to
+// Max: 10, 20, 40, then 40 ms.
 func TestWaitsGrow(t *testing.T) {
 	var log bytes.Buffer
 	p := Policy{Tries: 5, Initial: 10 * time.Millisecond, Max: 40 * time.Millisecond, Multiplier: 2, Jitter: 0.1}
@@ -151,7 +151,8 @@ func TestWaitsGrow(t *testing.T) {
 	for i, w := range want {
 		got := times[i+1].Sub(times[i])
 		lo := time.Duration(float64(w*time.Millisecond) * 0.9)
-		if got < lo || got > w*time.Millisecond*3 {
+		// Timers never fire early; under load they may fire late.
+		if got < lo || got > w*time.Millisecond*2+100*time.Millisecond {
 			t.Errorf("wait %d: %s, want about %dms", i+1, got, w)
 		}
 	}

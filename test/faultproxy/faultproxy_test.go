@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -97,9 +98,12 @@ func get(p *Proxy, path string) ([]byte, int, error) {
 
 var payload = bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
 
+// isReset: the client saw its connection broken. Which error it gets
+// depends on what it was doing: reading (reset, EOF), writing (broken
+// pipe), or writing when its reader had already closed the connection.
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.EPIPE)
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 func TestPassThrough(t *testing.T) {
