@@ -82,8 +82,11 @@ type Classifier func(err error) (reason string, transient bool)
 type Retrier struct {
 	Policy    Policy
 	Transient Classifier
-	// Log receives one WARNING line per retry: what failed, why, and how
-	// long until the next attempt.
+	// Log receives one INFO line per retry: what failed, why, and how
+	// long until the next attempt. INFO, not WARNING: a retry that works
+	// is routine, and PostgreSQL's log (the tools' stderr at the default
+	// verbosity) should get one line when an operation fails, its ERROR,
+	// which counts the attempts and gives the last reason.
 	Log zerolog.Logger
 }
 
@@ -113,7 +116,7 @@ func (r *Retrier) Do(ctx context.Context, what string, op func(context.Context) 
 		backoff.WithMaxTries(uint(p.Tries)),
 		backoff.WithNotify(func(err error, wait time.Duration) {
 			reason, _ := r.classify(err)
-			r.Log.Warn().Msgf("%s: %s; trying again in %s (attempt %d of %d)",
+			r.Log.Info().Msgf("%s: %s; trying again in %s (attempt %d of %d)",
 				what, reason, wait.Round(10*time.Millisecond), attempts+1, p.Tries)
 		}),
 	}
