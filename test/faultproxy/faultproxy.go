@@ -13,6 +13,13 @@
 // valid: the tool is simply pointed at the proxy's address. Which requests
 // are broken, how, and how many times is set per test with Rules; the
 // proxy counts what it injected.
+//
+// Like many load balancers, it answers "Expect: 100-continue" itself
+// (Go's server does when the body is first read) and does not pass the
+// header on: a server that refuses a request on its headers alone (a 412
+// to a conditional create) answers while the client is still sending the
+// body, and may close the connection under it. The tools must cope with
+// that too.
 package faultproxy
 
 import (
