@@ -43,7 +43,7 @@ _barman_cloud_wal_archive()
     --azure-credential|--credential|--default)
         _barman_cloud_reply "$cur" azure-cli managed-identity default
         return ;;
-    --tags|--tag|--history-tags|--history-tag|--endpoint-url|-P|--aws-profile|--profile|--read-timeout|--sse-kms-key-id|--encryption-scope|--max-block-size|--max-concurrency|--max-single-put-size|--kms-key-name)
+    --read-timeout|--max-time|--tags|--tag|--history-tags|--history-tag|--endpoint-url|-P|--aws-profile|--profile|--sse-kms-key-id|--encryption-scope|--max-block-size|--max-concurrency|--max-single-put-size|--kms-key-name)
         COMPREPLY=()
         return ;;
     esac
@@ -61,7 +61,7 @@ _barman_cloud_wal_archive()
         _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
         return ;;
     -*)
-        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider -z --gzip -j --bzip2 --xz --snappy --zstd --lz4 --compression-level --tags --tag --history-tags --history-tag --overwrite --endpoint-url -P --aws-profile --profile --read-timeout -e --encryption --sse-kms-key-id --azure-credential --credential --default --encryption-scope --max-block-size --max-concurrency --max-single-put-size --kms-key-name
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time -z --gzip -j --bzip2 --xz --snappy --zstd --lz4 --compression-level --tags --tag --history-tags --history-tag --overwrite --endpoint-url -P --aws-profile --profile -e --encryption --sse-kms-key-id --azure-credential --credential --default --encryption-scope --max-block-size --max-concurrency --max-single-put-size --kms-key-name
         return ;;
     esac
     # A positional argument: bash falls back to file names.
@@ -79,7 +79,7 @@ _barman_cloud_wal_restore()
     --azure-credential|--credential|--default)
         _barman_cloud_reply "$cur" azure-cli managed-identity default
         return ;;
-    --endpoint-url|-P|--aws-profile|--profile|--read-timeout)
+    --read-timeout|--max-time|--endpoint-url|-P|--aws-profile|--profile)
         COMPREPLY=()
         return ;;
     esac
@@ -91,7 +91,7 @@ _barman_cloud_wal_restore()
         _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
         return ;;
     -*)
-        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --no-partial --endpoint-url -P --aws-profile --profile --read-timeout --azure-credential --credential --default
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time --no-partial --endpoint-url -P --aws-profile --profile --azure-credential --credential --default
         return ;;
     esac
     # A positional argument: bash falls back to file names.
@@ -109,7 +109,7 @@ _barman_cloud_check_wal_archive()
     --azure-credential|--credential|--default)
         _barman_cloud_reply "$cur" azure-cli managed-identity default
         return ;;
-    --timeline|--endpoint-url|-P|--aws-profile|--profile|--read-timeout)
+    --read-timeout|--max-time|--timeline|--endpoint-url|-P|--aws-profile|--profile)
         COMPREPLY=()
         return ;;
     esac
@@ -121,7 +121,7 @@ _barman_cloud_check_wal_archive()
         _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
         return ;;
     -*)
-        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --timeline --endpoint-url -P --aws-profile --profile --read-timeout --azure-credential --credential --default
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time --timeline --endpoint-url -P --aws-profile --profile --azure-credential --credential --default
         return ;;
     esac
     # A positional argument: bash falls back to file names.

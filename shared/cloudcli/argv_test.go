@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -207,6 +208,7 @@ func recorder(got *map[string]any) *Tool {
 				"profile": r.Common.AWSProfile, "gzip": r.Bool("gzip"),
 				"tags": r.Strings("tags"), "tags set": r.IsSet("tags"), "tag": r.Strings("tag"),
 				"level": r.String("compression-level"), "credential": r.Common.AzureCredential,
+				"read timeout": r.Common.ReadTimeout, "max time": r.Common.MaxTime,
 			}
 			return nil
 		},
@@ -227,6 +229,8 @@ func TestParsedValues(t *testing.T) {
 		{[]string{"u", "--tags"}, map[string]any{"tags": []string(nil), "tags set": true}},
 		{[]string{"u", "--tag", "a,b", "--tag", "c,d"}, map[string]any{"tag": []string{"a,b", "c,d"}}},
 		{[]string{"u", "--tag", "a,b"}, map[string]any{"tags set": false}},
+		{[]string{"u"}, map[string]any{"read timeout": time.Duration(0), "max time": time.Duration(0)}},
+		{[]string{"--max-t", "90", "--read-t", " +5", "u"}, map[string]any{"read timeout": 5 * time.Second, "max time": 90 * time.Second}},
 		{[]string{"--comp", "-5", "u"}, map[string]any{"level": "-5"}},
 		{[]string{"--profile", "a", "-Pb", "u"}, map[string]any{"profile": "b"}},
 		{[]string{"--default", "default", "u"}, map[string]any{"credential": "default"}},
@@ -271,6 +275,8 @@ func TestValueErrors(t *testing.T) {
 		{[]string{"--read-timeout", "abc", "u"}, "argument --read-timeout: invalid int value: 'abc'"},
 		{[]string{"--read-timeout", "0", "u"}, "argument --read-timeout: '0' is not a valid positive integer"},
 		{[]string{"--read-timeout", "-3", "u"}, "argument --read-timeout: '-3' is not a valid positive integer"},
+		{[]string{"--max-time", "1.5", "u"}, "argument --max-time: invalid int value: '1.5'"},
+		{[]string{"--max-time", "0", "u"}, "argument --max-time: '0' is not a valid positive integer"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.argv, " "), func(t *testing.T) {

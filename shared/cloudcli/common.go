@@ -3,12 +3,14 @@ package cloudcli
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/argval"
+	"github.com/barmancloud/barman-cloud/shared/retry"
 )
 
 const (
@@ -55,7 +57,8 @@ type Common struct {
 	CloudProvider   string
 	EndpointURL     string
 	AWSProfile      string
-	ReadTimeout     time.Duration // 0: the provider's default
+	ReadTimeout     time.Duration // 0: storage.DefaultReadTimeout
+	MaxTime         time.Duration // 0: no limit
 	AzureCredential string
 }
 
@@ -76,9 +79,14 @@ func commonFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Count: new(int), Usage: "decrease output verbosity (e.g., -qq is less than -q)"},
 		&cli.BoolFlag{Name: "test", Aliases: []string{"t"}, Usage: "test cloud connectivity and exit"},
 		&cli.StringFlag{Name: "cloud-provider", Usage: "the cloud provider to which the backup should be uploaded: `{aws-s3,azure-blob-storage,google-cloud-storage}`", DefaultText: ProviderS3},
+		// Barman has --read-timeout for S3 only; here it is every
+		// provider's, so it moved out of the S3 group.
+		&cli.StringFlag{Name: "read-timeout", Usage: "the time in `SECONDS` a connection may go without sending or receiving anything before its request is abandoned and retried (defaults to 60 seconds); with every cloud provider, where Barman's applies to aws-s3 only. A slow transfer that keeps moving is never cut short"},
+		// Not --timeout: an option named so would make check-wal-archive's
+		// "--time" (argparse's unique prefix of --timeline) ambiguous.
+		&cli.StringFlag{Name: "max-time", Usage: "the most time in `SECONDS` the whole operation may take, retries included; when it runs out, the operation stops, leaving nothing partial, with exit status 2. Default: no limit, so that no healthy transfer is ever aborted, however large the segment and slow the link; a storage that stops answering is given up on anyway, after --read-timeout without progress and at most " + strconv.Itoa(retry.DefaultTries) + " attempts (AWS_MAX_ATTEMPTS on aws-s3). Set it to bound how long archive_command or restore_command may take"},
 		&cli.StringFlag{Name: "endpoint-url", Usage: "override default S3 endpoint URL with the given one", Category: CategoryS3},
 		&cli.StringFlag{Name: "aws-profile", Aliases: []string{"P", "profile"}, Usage: "profile name (e.g. INI section in AWS credentials file); --profile is a deprecated alias", Category: CategoryS3},
-		&cli.StringFlag{Name: "read-timeout", Usage: "the time in `SECONDS` until a timeout is raised when waiting to read from a connection (defaults to 60 seconds)", Category: CategoryS3},
 		&cli.StringFlag{Name: "azure-credential", Aliases: []string{"credential", "default"}, Usage: "optionally specify the type of credential to use when authenticating with Azure: `{azure-cli,managed-identity,default}`; if omitted then Azure Blob Storage credentials will be obtained from the environment and the default Azure authentication flow will be used for authenticating with all other Azure services", Category: CategoryAzure},
 	}
 }
@@ -102,19 +110,25 @@ func parseCommon(r *Run) (Common, error) {
 			return c, r.ArgError(s.name, invalidChoice(r.c.String(s.name), s.choices))
 		}
 	}
-	if r.c.IsSet("read-timeout") {
-		n, err := argval.Int(r.c.String("read-timeout"))
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"read-timeout", &c.ReadTimeout}, {"max-time", &c.MaxTime}} {
+		if !r.c.IsSet(d.name) {
+			continue
+		}
+		n, err := argval.Int(r.c.String(d.name))
 		if err != nil {
-			return c, r.ArgError("read-timeout", err)
+			return c, r.ArgError(d.name, err)
 		}
 		// Barman's parser accepts any int, then the provider library fails
 		// on a negative or zero timeout; refuse it here instead.
 		if n < 1 {
-			return c, r.ArgError("read-timeout", fmt.Errorf("'%s' is not a valid positive integer", r.c.String("read-timeout")))
+			return c, r.ArgError(d.name, fmt.Errorf("'%s' is not a valid positive integer", r.c.String(d.name)))
 		}
-		c.ReadTimeout = time.Duration(math.MaxInt64) // "for ever", not a wrapped product
+		*d.dst = time.Duration(math.MaxInt64) // "for ever", not a wrapped product
 		if n <= math.MaxInt64/int64(time.Second) {
-			c.ReadTimeout = time.Duration(n) * time.Second
+			*d.dst = time.Duration(n) * time.Second
 		}
 	}
 	return c, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/secret"
 )
 
@@ -139,9 +140,19 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 			return err
 		}
 		r.Common = common
+		if common.MaxTime > 0 {
+			ctx, cancel := retry.WithTimeLimit(r.Ctx, common.MaxTime, "--max-time")
+			defer cancel()
+			r.Ctx = ctx
+		}
 		r.Log = NewLogger(env.Stderr, common.Verbosity)
 		log = &r.Log
-		return t.Run(r)
+		err = t.Run(r)
+		if err != nil && errors.Is(r.Ctx.Err(), context.Canceled) && context.Cause(r.Ctx) != context.Canceled {
+			// SIGTERM or SIGINT: the error says "context canceled"; say why.
+			err = fmt.Errorf("%w (interrupted: %v)", err, context.Cause(r.Ctx))
+		}
+		return err
 	}
 	return report(env, t.Prog(), log, app.RunContext(ctx, append([]string{t.Prog()}, n.args...)))
 }

@@ -21,7 +21,8 @@ const (
 	// bucket, a WAL that is not in the archive, a failed archive check, a WAL
 	// that conflicts with what is already archived.
 	Failure = 1
-	// Network: the storage could not be reached (refused, DNS, TLS, timeout).
+	// Network: the storage could not be reached (refused, DNS, TLS, timeout),
+	// or kept answering busy or failing (429, 5xx) through every retry.
 	Network = 2
 	// Usage: the command line (or the hook-script environment) is invalid.
 	Usage = 3

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -28,7 +29,13 @@ const (
 // not gocloud's: --azure-credential, then a connection string, a SAS token,
 // an account key, and the default credential chain last.
 func azureClient(loc Location, opts Options) (*container.Client, error) {
-	copts := &container.ClientOptions{}
+	copts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: newHTTPClient(opts.ReadTimeout),
+		// One attempt per request: shared/retry retries whole operations
+		// (see Store.Retry). azcore's default, three retries with waits
+		// of 4 s and more, took 17 to 26 s to give up on a refused port.
+		Retry: policy.RetryOptions{MaxRetries: -1},
+	}}
 	if opts.AzureCredential != "" {
 		if loc.Emulated {
 			return nil, errors.New("--azure-credential cannot be used with an emulated storage URL: set AZURE_STORAGE_CONNECTION_STRING")

@@ -37,6 +37,23 @@
 // *s3.PutObjectInput to *transfermanager.UploadObjectInput, and a hook
 // asking for the old type would simply have sent no tags.
 //
+// # Retries and timeouts
+//
+// Every operation is retried by shared/retry, and only there: the S3
+// client has a NopRetryer, azcore's retries are off, gcsrest makes no
+// retries of its own (an SDK retrying under an operation that is retried
+// would multiply the attempts). Transient tells what is worth another
+// attempt. Listings (page by page), metadata reads and the bucket check
+// retry inside Store; uploads and downloads stream data that cannot be
+// replayed, and the tools retry them whole through Store.Retry.
+//
+// Every provider sends its requests through one transport (transport.go)
+// whose only timeout is an inactivity window per connection, --read-timeout
+// (60 s by default): any byte read or written pushes it forward, so a slow
+// transfer that keeps moving is never cut short, and one that stops moving
+// in either direction fails and is retried. The whole run's time limit,
+// --max-time, is the context's deadline.
+//
 // This package is part of the barman-cloud command and has no compatibility
 // promise as a library.
 package storage

@@ -15,7 +15,10 @@ func openGCS(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	// gocloud's gcsblob: cloud.google.com/go/storage links gRPC and
 	// OpenTelemetry, which nearly doubled the binary and its start-up RSS.
 	emulator := opts.getenv("STORAGE_EMULATOR_HOST")
-	client, err := gcsrest.NewClient(ctx, emulator)
+	// One attempt per request: shared/retry retries whole operations
+	// (see Store.Retry).
+	client, err := gcsrest.NewClient(ctx, emulator,
+		gcsrest.WithTransport(newTransport(opts.ReadTimeout)), gcsrest.WithRetries(0))
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/barmancloud/barman-cloud/shared/retry"
 )
 
 var errTooLargeForPut = errors.New("object too large for one PutObject")
@@ -39,12 +41,7 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	if opts.SSEKMSKeyID != "" && opts.Encryption != "aws:kms" {
 		return nil, errors.New(`Encryption type must be "aws:kms" if SSE KMS Key ID is specified`)
 	}
-	httpClient := awshttp.NewBuildableClient()
-	if opts.ReadTimeout > 0 {
-		httpClient = httpClient.WithReadTimeout(opts.ReadTimeout)
-	}
 	loadOpts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
 		config.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
 			opts.Log.Debug().Msgf("aws sdk: "+format, v...)
 		})),
@@ -56,12 +53,35 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	// Our HTTP client, not the SDK's BuildableClient: its read timeout is
+	// a per-read deadline that would fail an upload whose body takes
+	// longer than the timeout to send (see stallConn), and the S3 client
+	// leaves alone a client that is not a BuildableClient. The TLS set-up
+	// the configuration gave it (AWS_CA_BUNDLE) is kept.
+	tr := newTransport(opts.ReadTimeout)
+	if b, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		if tls := b.GetTransport().TLSClientConfig; tls != nil {
+			tr.TLSClientConfig = tls.Clone()
+		}
+	}
+	cfg.HTTPClient = &http.Client{Transport: tr}
 	if cfg.Region == "" {
 		// botocore signs S3 requests for us-east-1 when no region is set;
 		// the Go SDK refuses to run without one.
 		cfg.Region = "us-east-1"
 	}
+	policy := opts.Retry
+	if policy.Tries == 0 && cfg.RetryMaxAttempts > 0 {
+		// AWS_MAX_ATTEMPTS (or max_attempts in the profile) sets
+		// botocore's number of attempts for Barman; here it sets ours.
+		policy.Tries = cfg.RetryMaxAttempts
+	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// One attempt per request: shared/retry retries whole operations
+		// (see Store.Retry), and an SDK retrying underneath would
+		// multiply the attempts.
+		o.Retryer = aws.NopRetryer{}
+		o.RetryMaxAttempts = 0
 		if opts.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(opts.EndpointURL)
 			// botocore's addressing with a custom endpoint.
@@ -81,7 +101,7 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{Bucket: b}
+	s := &Store{Bucket: b, retrier: &retry.Retrier{Policy: policy, Transient: Transient, Log: opts.Log}}
 	s.writerOptions = func(u UploadOptions) (*blob.WriterOptions, error) {
 		return &blob.WriterOptions{
 			Metadata: u.Metadata,
@@ -137,6 +157,12 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 		if err != nil {
 			var ae smithy.APIError
 			if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+				return ErrExists
+			}
+			if status, _ := httpStatus(err); status == http.StatusPreconditionFailed {
+				// The answer's body could not be read: a server that
+				// refuses the upload before reading it may close the
+				// connection under the error body.
 				return ErrExists
 			}
 			return &codedError{code: s3ErrorCode(err), err: err}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -13,18 +14,27 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/tags"
 )
 
 // Options are the command-line options that shape a provider client and its
 // uploads.
 type Options struct {
+	// ReadTimeout is how long a connection of any provider may go
+	// without sending or receiving a byte (--read-timeout); 0 means
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// Retry bounds the attempts of every operation (see Store.Retry). On
+	// S3, AWS_MAX_ATTEMPTS, when set, replaces its zero Tries, as it sets
+	// botocore's attempts for Barman.
+	Retry retry.Policy
+
 	// S3
 	EndpointURL string
 	AWSProfile  string
-	ReadTimeout time.Duration // 0: the SDK default (60 s)
-	Encryption  string        // -e: "AES256" or "aws:kms"
-	SSEKMSKeyID string        // --sse-kms-key-id
+	Encryption  string // -e: "AES256" or "aws:kms"
+	SSEKMSKeyID string // --sse-kms-key-id
 
 	// Azure
 	AzureCredential string // "azure-cli", "managed-identity", "default" or ""
@@ -65,6 +75,9 @@ type Store struct {
 	// unavailable, when set, is returned by every operation (a file store
 	// whose directory is missing).
 	unavailable error
+	// retrier runs the attempts of every operation; the provider clients
+	// below it make one attempt per request.
+	retrier *retry.Retrier
 
 	// provider hooks
 	writerOptions func(UploadOptions) (*blob.WriterOptions, error)
@@ -98,7 +111,25 @@ func Open(ctx context.Context, loc Location, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.Loc = loc
+	if s.retrier == nil {
+		s.retrier = &retry.Retrier{Policy: opts.Retry, Transient: Transient, Log: opts.Log}
+	}
 	return s, nil
+}
+
+// Retry runs op, one attempt of an operation on the store, again while it
+// fails with a Transient error, under the store's retry policy and ctx's
+// deadline (see package retry); what names the operation in the log.
+//
+// Listings, metadata reads and the bucket check retry by themselves. An
+// upload or a download streams data that cannot be read twice: the
+// caller retries it whole, with an op that starts from scratch each time
+// (reading the file again, truncating what it wrote).
+func (s *Store) Retry(ctx context.Context, what string, op func(context.Context) error) error {
+	if s.retrier == nil {
+		return op(ctx)
+	}
+	return s.retrier.Do(ctx, what, op)
 }
 
 // Close releases the client.
@@ -163,7 +194,7 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 		wo.IfNotExist = o.IfNotExist
 		err = s.Bucket.Upload(ctx, key, src, wo)
 	}
-	if errors.Is(err, ErrExists) || (err != nil && o.IfNotExist && gcerrors.Code(err) == gcerrors.FailedPrecondition) {
+	if errors.Is(err, ErrExists) || (err != nil && o.IfNotExist && conflict(err)) {
 		return fmt.Errorf("%w: %s", ErrExists, key)
 	}
 	if err != nil && o.IfNotExist && IsNetwork(err) && context.Cause(ctx) == nil {
@@ -181,6 +212,17 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 		err = cause
 	}
 	return s.classify(err, true)
+}
+
+// conflict reports the answer to a conditional create whose key is taken:
+// 412 Precondition Failed (S3, GCS), 409 BlobAlreadyExists (Azure), even
+// when the SDK could not read the answer's body to name the error.
+func conflict(err error) bool {
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return true
+	}
+	status, code := httpStatus(err)
+	return status == http.StatusPreconditionFailed || (status == http.StatusConflict && code == "BlobAlreadyExists")
 }
 
 // cancelOnError cancels the upload's context as soon as the source fails.
@@ -232,24 +274,45 @@ func (s *Store) Walk(ctx context.Context, prefix, delimiter string, fn func(Obje
 	if s.unavailable != nil {
 		return s.classify(s.unavailable, true)
 	}
-	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: delimiter})
+	opts := &blob.ListOptions{Prefix: prefix, Delimiter: delimiter}
+	token := blob.FirstPageToken
 	for {
-		o, err := it.Next(ctx)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
+		// Page by page, so that a failed request is retried alone, from
+		// the page it was to fetch, without calling fn twice for an
+		// object.
+		var (
+			page []*blob.ListObject
+			next []byte
+		)
+		err := s.Retry(ctx, "listing "+prefix, func(ctx context.Context) error {
+			var err error
+			page, next, err = s.Bucket.ListPage(ctx, token, listPageSize, opts)
 			return s.classify(err, true)
+		})
+		if err != nil {
+			return err
 		}
-		if !o.IsDir {
+		for _, o := range page {
+			if o.IsDir {
+				continue
+			}
 			if err := fn(Object{Key: o.Key, Size: o.Size}); err != nil {
 				return err
 			}
 		}
+		if len(next) == 0 {
+			return nil
+		}
+		token = next
 	}
 }
 
-// NewReader opens key for reading.
+// listPageSize is the number of objects a listing request asks for: the
+// most S3 and Azure return in one page.
+const listPageSize = 1000
+
+// NewReader opens key for reading. It is not retried: reading the object
+// is part of the caller's attempt (see Retry).
 func (s *Store) NewReader(ctx context.Context, key string) (*blob.Reader, error) {
 	if s.unavailable != nil {
 		return nil, s.classify(s.unavailable, true)
@@ -263,11 +326,16 @@ func (s *Store) Metadata(ctx context.Context, key string) (map[string]string, er
 	if s.unavailable != nil {
 		return nil, s.classify(s.unavailable, true)
 	}
-	a, err := s.Bucket.Attributes(ctx, key)
-	if err != nil {
-		return nil, s.classify(err, false)
-	}
-	return a.Metadata, nil
+	var md map[string]string
+	err := s.Retry(ctx, "reading the metadata of "+key, func(ctx context.Context) error {
+		a, err := s.Bucket.Attributes(ctx, key)
+		if err != nil {
+			return s.classify(err, false)
+		}
+		md = a.Metadata
+		return nil
+	})
+	return md, err
 }
 
 // BucketExists asks the storage whether the bucket exists, as Barman's
@@ -275,8 +343,13 @@ func (s *Store) Metadata(ctx context.Context, key string) (map[string]string, er
 // prefix on Azure, which works with container-scoped SAS tokens, bucket
 // metadata on GCS).
 func (s *Store) BucketExists(ctx context.Context) (bool, error) {
-	ok, err := s.bucketExists(ctx)
-	return ok, s.classify(err, false)
+	var ok bool
+	err := s.Retry(ctx, "checking bucket "+s.Loc.Bucket, func(ctx context.Context) error {
+		var err error
+		ok, err = s.bucketExists(ctx)
+		return s.classify(err, false)
+	})
+	return ok, err
 }
 
 // Verify is Barman's connectivity test (--test): the storage must answer

@@ -116,17 +116,26 @@ func SameContent(ctx context.Context, s *storage.Store, c Candidate, sum []byte,
 	if c.Compression == nil && c.Size != size {
 		return false, fmt.Sprintf("%d bytes, not %d", c.Size, size), nil
 	}
-	r, err := Open(ctx, s, c)
+	var (
+		n   int64
+		got []byte
+	)
+	err = s.Retry(ctx, "reading "+c.Key, func(ctx context.Context) error {
+		r, err := Open(ctx, s, c)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		h := sha256.New()
+		if n, err = io.Copy(h, r); err != nil {
+			return err
+		}
+		got = h.Sum(nil)
+		return nil
+	})
 	if err != nil {
 		return false, "", err
 	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return false, "", err
-	}
-	got := h.Sum(nil)
 	if n != size {
 		return false, fmt.Sprintf("%d bytes, not %d", n, size), nil
 	}

@@ -41,7 +41,7 @@ A missing bucket (or container, or directory) fails the check with exit status 1
 	ExitStatus: []cloudcli.ExitStatus{
 		{Code: exitcode.OK, Meaning: "the WAL archive is empty (or holds no WAL of the --timeline or later); with --test, the storage answered"},
 		{Code: exitcode.Failure, Meaning: "the check failed: the archive holds WAL files, or the bucket does not exist"},
-		{Code: exitcode.Network, Meaning: "the storage could not be reached: connection refused, DNS or TLS failure, timeout"},
+		{Code: exitcode.Network, Meaning: "the storage could not be reached, or kept failing, through every retry: connection refused or reset, DNS or TLS failure, no progress for --read-timeout, throttling or server errors (429, 5xx); or --max-time ran out"},
 		{Code: exitcode.Usage, Meaning: "invalid command line"},
 		{Code: exitcode.General, Meaning: "any other error: invalid URL, missing or rejected credentials, other storage errors"},
 	},

@@ -86,10 +86,18 @@ func (a *archiver) run(ctx context.Context) error {
 		Metadata:   walobject.Metadata(sum),
 		IfNotExist: !a.o.Overwrite,
 	}
-	err = a.upload(ctx, f, size, sum, up)
+	// One attempt reads the file from the start again, compressing it
+	// again: a stream cannot be rewound. The upload stays a conditional
+	// create: when an attempt that failed had in fact stored the object
+	// (its answer lost), the next one meets it and ends in the comparison
+	// below, as "already archived, identical".
+	err = a.store.Retry(ctx, fmt.Sprintf("uploading %s to %s", a.name.Base, a.key), func(ctx context.Context) error {
+		return a.upload(ctx, f, size, sum, up)
+	})
 	if errors.Is(err, storage.ErrExists) {
-		// Another archiver won the race for this key: the outcome is the
-		// same as if its object had been there before we looked.
+		// Another archiver won the race for this key, or an earlier
+		// attempt of ours stored it: the outcome is the same as if its
+		// object had been there before we looked.
 		return a.compare(ctx, []walobject.Candidate{{Key: a.key, Compression: a.o.Compression}}, sum, size)
 	}
 	if err != nil {

@@ -44,7 +44,7 @@ An archived WAL is never replaced by different bytes: when the WAL is already ar
 	ExitStatus: []cloudcli.ExitStatus{
 		{Code: exitcode.OK, Meaning: "the WAL file is archived (or was already archived with identical content); with --test, the storage answered and the bucket exists"},
 		{Code: exitcode.Failure, Meaning: "the bucket does not exist; the WAL file is not the WAL its name says; the WAL is already archived with different content"},
-		{Code: exitcode.Network, Meaning: "the storage could not be reached: connection refused, DNS or TLS failure, timeout"},
+		{Code: exitcode.Network, Meaning: "the storage could not be reached, or kept failing, through every retry: connection refused or reset, DNS or TLS failure, no progress for --read-timeout, throttling or server errors (429, 5xx); or --max-time ran out"},
 		{Code: exitcode.Usage, Meaning: "invalid command line or hook-script environment, or an invalid WAL file name"},
 		{Code: exitcode.General, Meaning: "any other error: invalid URL, missing or rejected credentials, unreadable WAL file, other storage errors"},
 	},

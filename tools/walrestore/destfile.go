@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,6 +48,17 @@ func createDest(dest string) (*destFile, error) {
 }
 
 func (d *destFile) Write(p []byte) (int, error) { return d.f.Write(p) }
+
+// Reset empties the temporary file, for a download that starts again.
+func (d *destFile) Reset() error {
+	if err := d.f.Truncate(0); err != nil {
+		return fmt.Errorf("emptying %s: %w", d.tmp, err)
+	}
+	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("emptying %s: %w", d.tmp, err)
+	}
+	return nil
+}
 
 // Commit makes the content durable and visible as WAL_DEST: the file is
 // flushed to disk before the rename, and the directory after it, so that a

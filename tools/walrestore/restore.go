@@ -14,6 +14,7 @@ import (
 
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/wal"
 	"github.com/barmancloud/barman-cloud/shared/walobject"
@@ -115,11 +116,6 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n in
 	if err != nil {
 		return 0, fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
 	}
-	r, err := walobject.Open(ctx, rs.store, c)
-	if err != nil {
-		return 0, fmt.Errorf("downloading %s: %w", c.Key, readError(err))
-	}
-	defer r.Close()
 	dst, err := createDest(rs.o.Dest)
 	if err != nil {
 		return 0, exitcode.Wrap(exitcode.General, err)
@@ -130,12 +126,31 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n in
 	// A fixed buffer, and no WriterTo/ReaderFrom shortcut that could
 	// buffer more: memory does not grow with the WAL's size.
 	buf := make([]byte, 256<<10)
-	n, err = io.CopyBuffer(markingWriter{io.MultiWriter(dst, h, head)}, onlyReader{r}, buf)
-	if err != nil {
-		if errors.As(err, new(*writeError)) {
-			return n, exitcode.Wrap(exitcode.General, fmt.Errorf("writing %s: %w", rs.o.Dest, err))
+	// One attempt downloads the whole object again into the emptied
+	// temporary file: a decompressor cannot resume a cut stream.
+	err = rs.store.Retry(ctx, "downloading "+c.Key, func(ctx context.Context) error {
+		h.Reset()
+		head.b = head.b[:0]
+		if err := dst.Reset(); err != nil {
+			return retry.Permanent(exitcode.Wrap(exitcode.General, err))
 		}
-		return n, fmt.Errorf("downloading %s: %w", c.Key, readError(err))
+		r, err := walobject.Open(ctx, rs.store, c)
+		if err != nil {
+			return fmt.Errorf("downloading %s: %w", c.Key, readError(err))
+		}
+		defer r.Close()
+		n, err = io.CopyBuffer(markingWriter{io.MultiWriter(dst, h, head)}, onlyReader{r}, buf)
+		if err != nil {
+			if errors.As(err, new(*writeError)) {
+				// A full or failing disk: downloading again cannot help.
+				return retry.Permanent(exitcode.Wrap(exitcode.General, fmt.Errorf("writing %s: %w", rs.o.Dest, err)))
+			}
+			return fmt.Errorf("downloading %s: %w", c.Key, readError(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	sum := h.Sum(nil)
 	if err := verify(c.Key, sel.Name, n, head.b, sum, want); err != nil {

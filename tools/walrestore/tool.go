@@ -44,7 +44,7 @@ A WAL that is not in the archive is not an error to report: PostgreSQL asks for 
 	ExitStatus: []cloudcli.ExitStatus{
 		{Code: exitcode.OK, Meaning: "the WAL file is restored at WAL_DEST; with --test, the storage answered and the bucket exists"},
 		{Code: exitcode.Failure, Meaning: "the WAL file is not in the archive (or only as a .partial, with --no-partial); the bucket does not exist"},
-		{Code: exitcode.Network, Meaning: "the storage could not be reached: connection refused, DNS or TLS failure, timeout"},
+		{Code: exitcode.Network, Meaning: "the storage could not be reached, or kept failing, through every retry: connection refused or reset, DNS or TLS failure, no progress for --read-timeout, throttling or server errors (429, 5xx); or --max-time ran out"},
 		{Code: exitcode.Usage, Meaning: "invalid command line, or an invalid WAL file name"},
 		{Code: exitcode.General, Meaning: "any other error: invalid URL, missing or rejected credentials, a corrupt or truncated object, a checksum mismatch, a local file error; nothing is left at WAL_DEST"},
 	},

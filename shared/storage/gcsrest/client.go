@@ -42,9 +42,10 @@ const (
 	// response once its body is sent; Google's Python client gives a
 	// request 60 s too.
 	responseHeaderTimeout = 60 * time.Second
-	// maxRetries is how many times a read, a listing or a bucket check is
-	// sent again after a 429 or 5xx answer.
-	maxRetries = 2
+	// defaultRetries is how many times a read, a listing or a bucket
+	// check is sent again after a 429 or 5xx answer, unless WithRetries
+	// says otherwise.
+	defaultRetries = 2
 )
 
 // Client is a JSON API service for one endpoint.
@@ -53,8 +54,31 @@ type Client struct {
 	tr       *http.Transport // nil when the caller gave the HTTP client
 	hc       *http.Client
 	endpoint string // scheme://host[:port], no trailing slash
-	// backoff spaces the retries of idempotent requests.
+	// backoff spaces the retries of idempotent requests, at most retries
+	// of them.
 	backoff gax.Backoff
+	retries int
+}
+
+// Option configures NewClient.
+type Option func(*config)
+
+type config struct {
+	tr      *http.Transport
+	retries int
+}
+
+// WithTransport makes the client send its requests through tr, instead of
+// a transport that waits at most a minute for a response's headers.
+func WithTransport(tr *http.Transport) Option {
+	return func(c *config) { c.tr = tr }
+}
+
+// WithRetries sets how many times a read, a listing or a bucket check is
+// sent again after a 429 or 5xx answer (2 by default); 0 turns the
+// client's own retries off, for a caller that retries whole operations.
+func WithRetries(n int) Option {
+	return func(c *config) { c.retries = max(n, 0) }
 }
 
 // NewClient returns a client for Google Cloud Storage. With emulatorHost
@@ -63,16 +87,33 @@ type Client struct {
 // client libraries do. Otherwise it finds Application Default Credentials:
 // GOOGLE_APPLICATION_CREDENTIALS, the gcloud ADC file, then the metadata
 // server. Tokens are fetched when the first request needs one.
-func NewClient(ctx context.Context, emulatorHost string) (*Client, error) {
-	tr := newTransport()
-	if emulatorHost != "" {
-		endpoint, err := EmulatorEndpoint(emulatorHost)
-		if err != nil {
-			return nil, err
-		}
-		return newClient(ctx, &http.Client{Transport: tr}, tr, endpoint)
+func NewClient(ctx context.Context, emulatorHost string, opts ...Option) (*Client, error) {
+	cfg := config{retries: defaultRetries}
+	for _, o := range opts {
+		o(&cfg)
 	}
-	return newADCClient(ctx, tr, DefaultEndpoint)
+	tr := cfg.tr
+	if tr == nil {
+		tr = newTransport()
+	}
+	var (
+		c   *Client
+		err error
+	)
+	if emulatorHost != "" {
+		endpoint, eerr := EmulatorEndpoint(emulatorHost)
+		if eerr != nil {
+			return nil, eerr
+		}
+		c, err = newClient(ctx, &http.Client{Transport: tr}, tr, endpoint)
+	} else {
+		c, err = newADCClient(ctx, tr, DefaultEndpoint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.retries = cfg.retries
+	return c, nil
 }
 
 // newADCClient authenticates with Application Default Credentials, found
@@ -118,6 +159,7 @@ func newClient(ctx context.Context, hc *http.Client, tr *http.Transport, endpoin
 		hc:       hc,
 		endpoint: endpoint,
 		backoff:  gax.Backoff{Initial: 500 * time.Millisecond, Max: 2 * time.Second, Multiplier: 4},
+		retries:  defaultRetries,
 	}, nil
 }
 
@@ -192,14 +234,14 @@ func (c *Client) BucketExists(ctx context.Context, bucket string) (bool, error) 
 }
 
 // retry runs an idempotent call, again after a 429 or 5xx answer, at most
-// maxRetries times. The generated client retries only uploads by itself.
+// c.retries times. The generated client retries only uploads by itself.
 func (c *Client) retry(ctx context.Context, call func(context.Context) error) error {
 	return gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error { return call(ctx) },
 		gax.WithRetry(func() gax.Retryer {
 			return &limitedRetryer{
 				Retryer: gax.OnHTTPCodes(c.backoff, http.StatusTooManyRequests, http.StatusInternalServerError,
 					http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
-				left: maxRetries,
+				left: c.retries,
 			}
 		}))
 }
