@@ -4,37 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
-	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 
 	"github.com/barmancloud/barman-cloud/shared/retry"
-)
-
-var errTooLargeForPut = errors.New("object too large for one PutObject")
-
-// S3 upload shape for streams of unknown length (compressed WALs). The
-// transfer manager holds the first s3MultipartThreshold bytes in memory to
-// decide between one PutObject and a multipart upload, then up to
-// s3Concurrency+1 parts of s3PartSize: these bound an upload's memory
-// whatever the segment size. 5 MiB is S3's smallest part.
-const (
-	s3PartSize           = 5 << 20
-	s3MultipartThreshold = 5 << 20
-	s3Concurrency        = 1
-	// s3MaxPut is S3's limit for one PutObject.
-	s3MaxPut = 5 << 30
 )
 
 func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
@@ -90,8 +72,8 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	})
 	// AWS_REQUEST_CHECKSUM_CALCULATION=when_required (read by the config
 	// loader) is the documented switch for S3-compatible stores that reject
-	// the flexible-checksum headers; the transfer manager needs it passed
-	// on explicitly.
+	// the flexible-checksum headers; by default every upload request
+	// carries a CRC32 the server verifies.
 	checksum := cfg.RequestChecksumCalculation
 	b, err := s3blob.OpenBucket(ctx, client, loc.Bucket, &s3blob.Options{
 		EncryptionType:             s3types.ServerSideEncryption(opts.Encryption),
@@ -102,73 +84,10 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{Bucket: b, retrier: &retry.Retrier{Policy: policy, Transient: Transient, Log: opts.Log}}
-	s.writerOptions = func(u UploadOptions) (*blob.WriterOptions, error) {
-		return &blob.WriterOptions{
-			Metadata: u.Metadata,
-			BeforeWrite: func(as func(any) bool) error {
-				var in *transfermanager.UploadObjectInput
-				var tm *transfermanager.Client
-				if !as(&in) || !as(&tm) {
-					return errors.New("s3blob no longer exposes *transfermanager.UploadObjectInput and *transfermanager.Client: tags and upload sizes cannot be set")
-				}
-				if len(u.Tags) > 0 {
-					in.Tagging = aws.String(u.Tags.S3Query())
-				}
-				// gocloud exposes no threshold setting; replace the
-				// writer's transfer manager with one shaped as above.
-				*tm = *transfermanager.New(client, func(o *transfermanager.Options) {
-					o.PartSizeBytes = s3PartSize
-					o.MultipartUploadThreshold = s3MultipartThreshold
-					o.Concurrency = s3Concurrency
-					o.RequestChecksumCalculation = checksum
-				})
-				return nil
-			},
-		}, nil
-	}
-	// A body of known size (an uncompressed WAL, up to 1 GiB) goes up in
-	// one PutObject streamed from the file, as Barman sends anything below
-	// 100 MiB: the transfer manager would first copy it into memory.
-	s.put = func(ctx context.Context, key string, r io.ReadSeeker, size int64, u UploadOptions) error {
-		if size > s3MaxPut {
-			return errTooLargeForPut
-		}
-		in := &s3.PutObjectInput{
-			Bucket:        aws.String(loc.Bucket),
-			Key:           aws.String(key),
-			Body:          r,
-			ContentLength: aws.Int64(size),
-			ContentType:   aws.String("application/octet-stream"),
-			Metadata:      u.Metadata,
-		}
-		if len(u.Tags) > 0 {
-			in.Tagging = aws.String(u.Tags.S3Query())
-		}
-		if opts.Encryption != "" {
-			in.ServerSideEncryption = s3types.ServerSideEncryption(opts.Encryption)
-		}
-		if opts.SSEKMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(opts.SSEKMSKeyID)
-		}
-		if u.IfNotExist {
-			in.IfNoneMatch = aws.String("*")
-		}
-		_, err := client.PutObject(ctx, in)
-		if err != nil {
-			var ae smithy.APIError
-			if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
-				return ErrExists
-			}
-			if status, _ := httpStatus(err); status == http.StatusPreconditionFailed {
-				// The answer's body could not be read: a server that
-				// refuses the upload before reading it may close the
-				// connection under the error body.
-				return ErrExists
-			}
-			return &codedError{code: s3ErrorCode(err), err: err}
-		}
-		return nil
-	}
+	// S3 writes bypass gocloud's writer, whose transfer manager first
+	// copies up to 16 MiB of the body into memory (see s3upload.go).
+	up := &s3Uploader{client: client, bucket: loc.Bucket, opts: opts, checksum: checksum}
+	s.put, s.stream = up.put, up.stream
 	s.bucketExists = func(ctx context.Context) (bool, error) {
 		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(loc.Bucket)})
 		var re *awshttp.ResponseError

@@ -81,9 +81,10 @@ type Store struct {
 
 	// provider hooks
 	writerOptions func(UploadOptions) (*blob.WriterOptions, error)
-	// put, when set, uploads a body of known size without gocloud's
-	// buffering writer (see s3.go).
+	// put and stream, when set, upload a body of known size and one of
+	// unknown length without gocloud's writer (see s3upload.go).
 	put          func(ctx context.Context, key string, r io.ReadSeeker, size int64, o UploadOptions) error
+	stream       func(ctx context.Context, key string, r io.Reader, o UploadOptions) error
 	bucketExists func(ctx context.Context) (bool, error)
 	close        func() error
 }
@@ -182,10 +183,15 @@ func (s *Store) Upload(ctx context.Context, key string, r io.Reader, size int64,
 	var src io.Reader = &cancelOnError{r: r, cancel: cancel}
 	seeker, seekable := r.(io.Seeker)
 	var err error
+	sent := false
 	if seekable && s.put != nil && size >= 0 {
 		err = s.put(ctx, key, seekingSource{src, seeker}, size, o)
+		sent = !errors.Is(err, errTooLargeForPut)
 	}
-	if !seekable || s.put == nil || size < 0 || errors.Is(err, errTooLargeForPut) {
+	if !sent && s.stream != nil {
+		err, sent = s.stream(ctx, key, src, o), true
+	}
+	if !sent {
 		var wo *blob.WriterOptions
 		if wo, err = s.writerOptions(o); err != nil {
 			return err
