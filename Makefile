@@ -5,7 +5,7 @@ BIN := bin
 .PHONY: build demo test unit clean
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/barman-cloud ./cmd/barman-cloud
+	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o $(BIN)/barman-cloud ./cmd/barman-cloud
 	# One symlink per tool, from the tool list itself (tools/all).
 	for t in $$($(GO) run ./cmd/gendocs -list | grep -vx barman-cloud); do ln -sf barman-cloud $(BIN)/$$t; done
 

@@ -29,7 +29,8 @@ testenv/make-wals.sh "$WALS" 6 >&2
 
 BIN="$TESTENV_STATE/bin"
 mkdir -p "$BIN"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/barman-cloud" ./cmd/barman-cloud
+# Built as released (goreleaser.yaml): static, stripped, without urfave/cli's doc generators.
+CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o "$BIN/barman-cloud" ./cmd/barman-cloud
 for t in wal-archive wal-restore; do ln -sf barman-cloud "$BIN/barman-cloud-$t"; done
 OURS_ARCHIVE="$BIN/barman-cloud-wal-archive"
 OURS_RESTORE="$BIN/barman-cloud-wal-restore"
