@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -110,6 +111,7 @@ func openAzure(ctx context.Context, loc Location, opts Options) (*Store, error) 
 	if concurrency == 0 {
 		concurrency = azureDefaultConcurrency
 	}
+	crc64 := azureChecksums(client.URL())
 	s := &Store{Bucket: b}
 	s.writerOptions = func(u UploadOptions) (*blob.WriterOptions, error) {
 		return &blob.WriterOptions{
@@ -123,6 +125,9 @@ func openAzure(ctx context.Context, loc Location, opts Options) (*Store, error) 
 				}
 				if len(u.Tags) > 0 {
 					o.Tags = u.Tags.Map()
+				}
+				if crc64 {
+					o.TransactionalValidation = azblobblob.TransferValidationTypeComputeCRC64()
 				}
 				if opts.EncryptionScope != "" {
 					o.CPKScopeInfo = &azblobblob.CPKScopeInfo{EncryptionScope: &opts.EncryptionScope}
@@ -141,4 +146,22 @@ func openAzure(ctx context.Context, loc Location, opts Options) (*Store, error) 
 		return err == nil, err
 	}
 	return s, nil
+}
+
+// azureChecksums reports whether uploads to the container at containerURL
+// carry a CRC64 of each request's data (x-ms-content-crc64), which Azure
+// checks on receipt. Azurite, the emulator, refuses the header in its
+// default strict mode (500 FeatureNotSupported), and an emulator is what a
+// loopback endpoint is; every other endpoint gets it.
+func azureChecksums(containerURL string) bool {
+	u, err := url.Parse(containerURL)
+	if err != nil {
+		return true
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
