@@ -96,6 +96,29 @@ func TestUploadRequest(t *testing.T) {
 	}
 }
 
+// TestUploadStoredDiffers: an object the server stored with another
+// CRC32C than what was sent is reported and deleted by generation.
+func TestUploadStoredDiffers(t *testing.T) {
+	f := newFakeGCS(t)
+	b := f.bucket(t)
+	err := b.Upload(context.Background(), "p/k", strings.NewReader("some WAL bytes"), &blob.WriterOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		t.Fatalf("intact upload: %v", err)
+	}
+	f.corrupt = true
+	err = b.Upload(context.Background(), "p/k2", strings.NewReader("some WAL bytes"), &blob.WriterOptions{ContentType: "application/octet-stream"})
+	if err == nil || !strings.Contains(err.Error(), "CRC32C") {
+		t.Fatalf("Upload = %v, want a CRC32C mismatch", err)
+	}
+	if f.object("p/k2") != nil {
+		t.Error("the differing object was left")
+	}
+	log := f.requestLog()
+	if last := log[len(log)-1]; !strings.HasPrefix(last, "DELETE ") || !strings.Contains(last, "generation=1") {
+		t.Errorf("last request %q, want a delete of generation 1", last)
+	}
+}
+
 func TestUploadIfNotExistTaken(t *testing.T) {
 	f := newFakeGCS(t)
 	b := f.bucket(t)

@@ -2,9 +2,12 @@ package gcsrest
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -35,6 +38,9 @@ type fakeGCS struct {
 	hook func(w http.ResponseWriter, r *http.Request) bool
 	// onMedia is called with the running count of media bytes read.
 	onMedia func(n int)
+	// corrupt, when set, flips a byte of every object it stores, as a
+	// faulty path between the client and the disks would.
+	corrupt bool
 }
 
 type fakeObject struct {
@@ -218,7 +224,12 @@ func (f *fakeGCS) upload(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
 		return
 	}
-	o := &fakeObject{meta: rec.Resource, data: rec.Media, updated: time.Now()}
+	data := rec.Media
+	if f.corrupt && len(data) > 0 {
+		data = append([]byte(nil), data...)
+		data[len(data)/2] ^= 1
+	}
+	o := &fakeObject{meta: rec.Resource, data: data, updated: time.Now()}
 	f.objects[name] = o
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(o.resource(name))
@@ -228,7 +239,7 @@ func (o *fakeObject) resource(name string) map[string]any {
 	res := map[string]any{
 		"name": name, "bucket": fakeBucket, "size": fmt.Sprint(len(o.data)),
 		"updated": o.updated.UTC().Format(time.RFC3339Nano), "timeCreated": o.updated.UTC().Format(time.RFC3339Nano),
-		"etag": "CAE=", "generation": "1",
+		"etag": "CAE=", "generation": "1", "crc32c": crc32cOf(o.data),
 	}
 	for _, k := range []string{"contentType", "metadata", "cacheControl", "contentEncoding"} {
 		if v, ok := o.meta[k]; ok {
@@ -286,3 +297,11 @@ func (r *failingReader) Read(p []byte) (int, error) {
 }
 
 var errSource = errors.New("source broke")
+
+// crc32cOf is the object resource's crc32c: base64 of the big-endian
+// CRC-32C.
+func crc32cOf(b []byte) string {
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}

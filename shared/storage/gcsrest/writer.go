@@ -3,8 +3,11 @@ package gcsrest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"sync"
@@ -77,7 +80,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 	if mediaType == "" {
 		mediaType = "application/octet-stream"
 	}
-	return &writer{ctx: ctx, key: key, call: call, mediaType: mediaType}, nil
+	return &writer{ctx: ctx, b: b, key: key, call: call, mediaType: mediaType}, nil
 }
 
 // writer uploads an object in one multipart upload request (metadata, then
@@ -91,6 +94,7 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 // or a cancelled context breaks the request off and leaves no object.
 type writer struct {
 	ctx       context.Context
+	b         *bucket
 	key       string
 	call      *storage.ObjectsInsertCall
 	mediaType string
@@ -158,12 +162,38 @@ func (w *writer) Close() error {
 // progress: it must unblock a read that would otherwise never return (a
 // read of the Write path's pipe).
 func (w *writer) send(src io.Reader, ended func(error)) error {
-	g := &uploadGuard{ctx: w.ctx, src: src}
-	_, err := w.call.Media(g, googleapi.ChunkSize(0), googleapi.ContentType(w.mediaType)).
+	g := &uploadGuard{ctx: w.ctx, src: src, crc: crc32.New(castagnoli)}
+	obj, err := w.call.Media(g, googleapi.ChunkSize(0), googleapi.ContentType(w.mediaType)).
 		Context(context.WithValue(w.ctx, guardKey{}, g)).Do()
 	ended(err)
 	g.finish()
+	if err == nil {
+		err = w.checkStored(obj, g.crc.Sum32())
+	}
 	return err
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checkStored compares the CRC32C the server computed over what it stored
+// with the CRC32C of what was sent. A streamed upload cannot announce its
+// checksum up front (GCS would then check it itself): the check is made
+// once the server answers, and an object that differs is deleted at once
+// (by generation, so that nothing written since is touched).
+func (w *writer) checkStored(obj *storage.Object, sent uint32) error {
+	if obj == nil || obj.Crc32c == "" {
+		return nil // a server that reports none (an emulator, maybe)
+	}
+	raw, err := base64.StdEncoding.DecodeString(obj.Crc32c)
+	if err == nil && len(raw) == 4 && binary.BigEndian.Uint32(raw) == sent {
+		return nil
+	}
+	derr := w.b.c.svc.Objects.Delete(w.b.name, w.key).Generation(obj.Generation).Context(context.WithoutCancel(w.ctx)).Do()
+	msg := fmt.Sprintf("gcsrest: %q was stored with CRC32C %s, not the %08x sent", w.key, obj.Crc32c, sent)
+	if derr != nil {
+		return fmt.Errorf("%s, and deleting it failed: %w", msg, derr)
+	}
+	return fmt.Errorf("%s: deleted", msg)
 }
 
 // uploadGuard is an upload's media. The generated client copies the media
@@ -175,6 +205,7 @@ func (w *writer) send(src io.Reader, ended func(error)) error {
 type uploadGuard struct {
 	ctx context.Context
 	src io.Reader
+	crc hash.Hash32 // of what was read from src
 
 	readMu   sync.Mutex // held while src is read
 	finished bool       // under readMu: the request is over
@@ -194,6 +225,7 @@ func (g *uploadGuard) Read(p []byte) (int, error) {
 		return 0, errUploadOver
 	}
 	n, err := g.src.Read(p)
+	g.crc.Write(p[:n])
 	if err != nil && err != io.EOF {
 		g.mu.Lock()
 		g.err = err
