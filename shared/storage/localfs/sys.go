@@ -41,10 +41,7 @@ var realSys = sysOps{
 		fd := int(dir.Fd())
 		return unix.Renameat(fd, oldname, fd, newname)
 	},
-	renameNoReplace: func(dir *os.File, oldname, newname string) error {
-		fd := int(dir.Fd())
-		return unix.Renameat2(fd, oldname, fd, newname, unix.RENAME_NOREPLACE)
-	},
+	renameNoReplace: renameNoReplace,
 	unlink: func(dir *os.File, name string) error {
 		return unix.Unlinkat(int(dir.Fd()), name, 0)
 	},
@@ -101,6 +98,3 @@ func unsupported(err error) bool {
 	return errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) ||
 		errors.Is(err, unix.ENOSYS)
 }
-
-// errNoAttr is getxattr's answer for an attribute that is not set.
-var errNoAttr = unix.ENODATA
