@@ -245,13 +245,18 @@ func TestArchiveWrongCredentials(t *testing.T) {
 	azureEndpoint = azureEndpoint[strings.Index(azureEndpoint, "BlobEndpoint=")+len("BlobEndpoint="):]
 	azureEndpoint = strings.TrimSuffix(azureEndpoint[:strings.IndexByte(azureEndpoint+";", ';')], ";")
 	plain := func(u string) []string { return []string{u, "pg", seg} }
+	// -t too: Barman's probe calls a rejected Azure key "cannot connect"
+	// (exit 2); here 2 is kept for what retrying later may cure.
+	probe := func(u string) []string { return []string{"-t", u, "pg", seg} }
 	waRunBad(t, oracle.S3(t), []waBad{
 		{name: "s3-secret", args: plain, env: []string{"AWS_SECRET_ACCESS_KEY=wrong-secret"}, code: 4, msgs: []string{"SignatureDoesNotMatch"}},
 		{name: "s3-access-key", args: plain, env: []string{"AWS_ACCESS_KEY_ID=nobody"}, code: 4, msgs: []string{"InvalidAccessKeyId"}},
+		{name: "s3-secret-t", args: probe, env: []string{"AWS_SECRET_ACCESS_KEY=wrong-secret"}, code: 4, msgs: []string{"HeadBucket", "403"}},
 	}, false)
+	azureBadKey := []string{"AZURE_STORAGE_CONNECTION_STRING=" + oracle.AzureConnectionString(azureEndpoint, "d3Jvbmcta2V5")}
 	waRunBad(t, az, []waBad{
-		{name: "azure-key", args: plain, code: 4, msgs: []string{"AuthorizationFailure"},
-			env: []string{"AZURE_STORAGE_CONNECTION_STRING=" + oracle.AzureConnectionString(azureEndpoint, "d3Jvbmcta2V5")}},
+		{name: "azure-key", args: plain, code: 4, msgs: []string{"AuthorizationFailure"}, env: azureBadKey},
+		{name: "azure-key-t", args: probe, code: 4, msgs: []string{"AuthorizationFailure"}, env: azureBadKey},
 	}, false)
 	gcs := oracle.GCS(t)
 	waRunBad(t, gcs, []waBad{
