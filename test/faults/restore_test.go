@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,4 +261,64 @@ func mountTmpfs(t *testing.T, opts string) string {
 		os.Remove(dir)
 	})
 	return dir
+}
+
+// TestRestoreKilled: a wal-restore killed outright (SIGKILL, as the OOM
+// killer does) mid-download cannot clean up, so its partial temporary
+// file stays next to WAL_DEST, but WAL_DEST itself is not there. The next
+// run into the same directory, once that file is older than a minute (set
+// back here rather than waited for), removes it and restores the WAL.
+func TestRestoreKilled(t *testing.T) {
+	wals := harness.WALs(t)
+	src := wals.Segments[3]
+	base := filepath.Base(src)
+	p := providers(t)[0]
+	prefix := harness.UniquePrefix(t)
+	p.cleanup(t, prefix)
+	archive(t, p, prefix, "", src)
+
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "RECOVERYXLOG")
+	px := p.proxy(t)
+	px.SetRules(&faultproxy.Rule{Name: "slow-download", Match: isDownload(base), Fault: faultproxy.Fault{Rate: 1 << 20}})
+	cmd := p.command(t, px, "barman-cloud-wal-restore", p.url(prefix), "pg", base, dest)
+	var tmp string
+	wait(t, cmd, time.Minute, func(proc *os.Process) {
+		// Kill it once a part of the WAL is in its temporary file.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if m, _ := filepath.Glob(filepath.Join(dir, ".RECOVERYXLOG.barman-cloud-tmp-*")); len(m) == 1 {
+				if fi, err := os.Stat(m[0]); err == nil && fi.Size() >= 1<<20 {
+					tmp = m[0]
+					break
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		proc.Signal(syscall.SIGKILL)
+	})
+	if tmp == "" {
+		t.Fatal("no temporary file with 1 MiB in it within 30 s")
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Fatalf("WAL_DEST exists after the kill (%v)", err)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("the killed run's temporary file: %v", err)
+	}
+
+	old := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	px.SetRules()
+	r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", "-v", p.url(prefix), "pg", base, dest)
+	if r.code != 0 {
+		t.Fatalf("restore after the kill: exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "removed "+filepath.Base(tmp)+", left by a wal-restore that was killed") {
+		t.Errorf("no INFO line about the removed file:\n%s", r.stderr)
+	}
+	lost, corrupt := checkRestored(t, src, dir, dest, true)
+	count(1, 1, lost, corrupt)
 }

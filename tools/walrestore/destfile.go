@@ -9,7 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // destFile is WAL_DEST being written: a temporary file in WAL_DEST's
@@ -26,10 +30,18 @@ type destFile struct {
 // killed process is recognisable as ours: ".RECOVERYXLOG.barman-cloud-tmp-XXXXXXXXXXXX".
 const tempMarker = ".barman-cloud-tmp-"
 
+// tempSuffixLen is the length of the random hex suffix after tempMarker.
+const tempSuffixLen = 12
+
+// staleAge is how old a temporary file must be before removeStaleTemps
+// considers it: a younger one may belong to a process that created it and
+// has not locked it yet.
+const staleAge = time.Minute
+
 func createDest(dest string) (*destFile, error) {
 	dir, base := filepath.Split(dest)
 	for tries := 0; ; tries++ {
-		var r [6]byte
+		var r [tempSuffixLen / 2]byte
 		if _, err := rand.Read(r[:]); err != nil {
 			return nil, err
 		}
@@ -43,6 +55,11 @@ func createDest(dest string) (*destFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot create a temporary file next to %s: %w", dest, err)
 		}
+		// The lock says "in use" for as long as this process lives: the
+		// kernel drops it when the process dies, however it dies, which is
+		// how removeStaleTemps tells a killed run's file from a live one.
+		// Where the file system has no locks, nothing is ever removed.
+		unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		return &destFile{f: f, tmp: tmp, dest: dest}, nil
 	}
 }
@@ -105,4 +122,59 @@ func syncDir(dir string) error {
 		return nil
 	}
 	return err
+}
+
+// removeStaleTemps removes, from dir, the temporary files of wal-restore
+// runs that were killed outright (SIGKILL, the OOM killer, a node crash)
+// before they could clean up: each is up to a whole segment, and
+// PostgreSQL restores into the same pg_wal/RECOVERYXLOG again and again,
+// so without this every kill would leave 16 MiB or more in pg_wal for
+// good. A file is removed only when its name is exactly ours, it is older
+// than staleAge, and no process holds its lock. It returns the names
+// removed.
+func removeStaleTemps(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if !isTempName(name) || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < staleAge {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil && os.Remove(path) == nil {
+			removed = append(removed, name)
+		}
+		f.Close()
+	}
+	return removed
+}
+
+// isTempName reports whether name is one createDest makes:
+// "." + base + tempMarker + 12 lower-case hex digits.
+func isTempName(name string) bool {
+	i := strings.LastIndex(name, tempMarker)
+	if !strings.HasPrefix(name, ".") || i < 2 {
+		return false
+	}
+	suffix := name[i+len(tempMarker):]
+	if len(suffix) != tempSuffixLen {
+		return false
+	}
+	for _, c := range suffix {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

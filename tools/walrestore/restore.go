@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -115,6 +116,9 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n in
 	want, err := walobject.RecordedDigest(ctx, rs.store, c)
 	if err != nil {
 		return 0, fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
+	}
+	for _, name := range removeStaleTemps(filepath.Dir(rs.o.Dest)) {
+		rs.log.Info().Msgf("removed %s, left by a wal-restore that was killed", name)
 	}
 	dst, err := createDest(rs.o.Dest)
 	if err != nil {
