@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -147,7 +148,7 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 		}
 		r.Log = NewLogger(env.Stderr, common.Verbosity)
 		log = &r.Log
-		err = t.Run(r)
+		err = runRecovered(t, r)
 		if err != nil && errors.Is(r.Ctx.Err(), context.Canceled) && context.Cause(r.Ctx) != context.Canceled {
 			// SIGTERM or SIGINT: the error says "context canceled"; say why.
 			err = fmt.Errorf("%w (interrupted: %v)", err, context.Cause(r.Ctx))
@@ -155,6 +156,21 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 		return err
 	}
 	return report(env, t.Prog(), log, app.RunContext(ctx, append([]string{t.Prog()}, n.args...)))
+}
+
+// runRecovered runs the tool and turns a panic in its goroutine (a bug: in
+// our code, a decoder or an SDK) into an error of exit status 4. Left to
+// itself Go exits with status 2 after a panic, which here means "the
+// storage could not be reached, try again later", and prints a stack
+// trace where PostgreSQL's log expects one line.
+func runRecovered(t *Tool, r *Run) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.Log.Debug().Msgf("panic: %v; %s", p, debug.Stack())
+			err = exitcode.Wrap(exitcode.General, fmt.Errorf("internal error, please report it as a bug: %v", p))
+		}
+	}()
+	return t.Run(r)
 }
 
 // report prints err the way its kind is reported and returns the exit

@@ -142,3 +142,18 @@ func TestExecuteDispatch(t *testing.T) {
 		}
 	}
 }
+
+// TestExecutePanic: a panic in a tool is one ERROR line and exit 4, not
+// Go's stack trace and exit 2 ("storage unreachable").
+func TestExecutePanic(t *testing.T) {
+	tool := &Tool{Name: "boom", Usage: "panics", ArgsUsage: "X", Flags: func() []cli.Flag { return nil },
+		Run: func(r *Run) error { var m map[string]int; m["x"]++; return nil }}
+	var out, errOut strings.Builder
+	code := Execute(t.Context(), Env{Args: []string{"barman-cloud-boom", "a"}, Stdout: &out, Stderr: &errOut,
+		LookupEnv: func(string) (string, bool) { return "", false }}, tool)
+	lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	if code != exitcode.General || out.Len() != 0 || len(lines) != 1 ||
+		!strings.Contains(lines[0], "ERROR: internal error, please report it as a bug: assignment to entry in nil map") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 4 and one ERROR line", code, out.String(), errOut.String())
+	}
+}
