@@ -127,12 +127,14 @@ func (s *Store) classify(err error, bucketOp bool) error {
 	case errors.As(err, &bm):
 		return exitcode.Wrap(exitcode.Failure, err)
 	case bucketOp && errorCode(err) == gcerrors.NotFound:
-		return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%w: %v", s.missing(), err))
+		return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%w: %v", s.MissingBucketError(), err))
 	}
 	return exitcode.Wrap(exitcode.General, err)
 }
 
-func (s *Store) missing() *BucketMissingError {
+// MissingBucketError is the error that says s's bucket (container,
+// directory) does not exist.
+func (s *Store) MissingBucketError() *BucketMissingError {
 	return &BucketMissingError{Bucket: s.Loc.Bucket, Directory: s.Loc.Provider == File}
 }
 

@@ -51,15 +51,7 @@ func (u *s3Uploader) put(ctx context.Context, key string, r io.ReadSeeker, size 
 		ContentType:   aws.String("application/octet-stream"),
 		Metadata:      o.Metadata,
 	}
-	if len(o.Tags) > 0 {
-		in.Tagging = aws.String(o.Tags.S3Query())
-	}
-	if u.opts.Encryption != "" {
-		in.ServerSideEncryption = s3types.ServerSideEncryption(u.opts.Encryption)
-	}
-	if u.opts.SSEKMSKeyID != "" {
-		in.SSEKMSKeyId = aws.String(u.opts.SSEKMSKeyID)
-	}
+	in.Tagging, in.ServerSideEncryption, in.SSEKMSKeyId = u.attributes(o)
 	if o.IfNotExist {
 		in.IfNoneMatch = aws.String("*")
 	}
@@ -87,15 +79,7 @@ func (u *s3Uploader) stream(ctx context.Context, key string, r io.Reader, o Uplo
 		ContentType: aws.String("application/octet-stream"),
 		Metadata:    o.Metadata,
 	}
-	if len(o.Tags) > 0 {
-		create.Tagging = aws.String(o.Tags.S3Query())
-	}
-	if u.opts.Encryption != "" {
-		create.ServerSideEncryption = s3types.ServerSideEncryption(u.opts.Encryption)
-	}
-	if u.opts.SSEKMSKeyID != "" {
-		create.SSEKMSKeyId = aws.String(u.opts.SSEKMSKeyID)
-	}
+	create.Tagging, create.ServerSideEncryption, create.SSEKMSKeyId = u.attributes(o)
 	algo := s3types.ChecksumAlgorithm("")
 	if u.checksum != aws.RequestChecksumCalculationWhenRequired {
 		// The server checks every part against its CRC32, and the
@@ -165,6 +149,19 @@ func (u *s3Uploader) stream(ctx context.Context, key string, r io.Reader, o Uplo
 	}
 	completed = true
 	return nil
+}
+
+// attributes are what a new object carries besides its data, the same for
+// a PutObject and a CreateMultipartUpload: tags, server-side encryption
+// and its KMS key (nil or empty when not asked for).
+func (u *s3Uploader) attributes(o UploadOptions) (tagging *string, sse s3types.ServerSideEncryption, kmsKeyID *string) {
+	if len(o.Tags) > 0 {
+		tagging = aws.String(o.Tags.S3Query())
+	}
+	if u.opts.SSEKMSKeyID != "" {
+		kmsKeyID = aws.String(u.opts.SSEKMSKeyID)
+	}
+	return tagging, s3types.ServerSideEncryption(u.opts.Encryption), kmsKeyID
 }
 
 // writeError classifies the error of a write: a refused conditional create

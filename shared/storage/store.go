@@ -366,7 +366,7 @@ func (s *Store) Verify(ctx context.Context) error {
 		return err
 	}
 	if !ok {
-		return exitcode.Wrap(exitcode.Failure, s.missing())
+		return exitcode.Wrap(exitcode.Failure, s.MissingBucketError())
 	}
 	return nil
 }

@@ -34,8 +34,7 @@ func Check(ctx context.Context, log zerolog.Logger, o Options, open func() (*sto
 		return nil
 	}
 	if !exists {
-		missing := &storage.BucketMissingError{Bucket: store.Loc.Bucket, Directory: store.Loc.Provider == storage.File}
-		return failed(o.Server, "%v; it is not created: create it (with the settings it is meant to have), then run the check again", missing)
+		return failed(o.Server, "%v; it is not created: create it (with the settings it is meant to have), then run the check again", store.MissingBucketError())
 	}
 	dir := wal.WalsDir(store.Loc.Prefix, o.Server)
 	found, first, err := scan(ctx, store, dir, o.Timeline)
