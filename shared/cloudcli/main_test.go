@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 )
 
@@ -87,7 +85,7 @@ func TestComplete(t *testing.T) {
 }
 
 func TestExecuteCompletion(t *testing.T) {
-	tool := &Tool{Name: "fake", Flags: func() []cli.Flag { return testFlags()[len(commonFlags()):] }, Run: func(*Run) error { return errors.New("ran") }}
+	tool := &Tool{Name: "fake", Command: fakeCommand(func(*Run, *fakeOptions) error { return errors.New("ran") })}
 	tests := []struct {
 		argv []string
 		want string
@@ -109,8 +107,7 @@ func TestExecuteCompletion(t *testing.T) {
 func TestExecuteDispatch(t *testing.T) {
 	var ran []string
 	tool := func(name string) *Tool {
-		return &Tool{Name: name, Usage: name + " things", ArgsUsage: "X", Flags: func() []cli.Flag { return nil },
-			Run: func(r *Run) error { ran = append(ran, r.Prog+" "+strings.Join(r.Args, " ")); return nil }}
+		return simpleTool(name, []Arg{{Name: "x", Optional: true}}, func(r *Run) error { ran = append(ran, r.Prog+" "+strings.Join(r.Args, " ")); return nil })
 	}
 	tools := []*Tool{tool("one"), tool("two")}
 	tests := []struct {
@@ -146,8 +143,7 @@ func TestExecuteDispatch(t *testing.T) {
 // TestExecutePanic: a panic in a tool is one ERROR line and exit 4, not
 // Go's stack trace and exit 2 ("storage unreachable").
 func TestExecutePanic(t *testing.T) {
-	tool := &Tool{Name: "boom", Usage: "panics", ArgsUsage: "X", Flags: func() []cli.Flag { return nil },
-		Run: func(r *Run) error { var m map[string]int; m["x"]++; return nil }}
+	tool := simpleTool("boom", []Arg{{Name: "x"}}, func(r *Run) error { var m map[string]int; m["x"]++; return nil })
 	var out, errOut strings.Builder
 	code := Execute(t.Context(), Env{Args: []string{"barman-cloud-boom", "a"}, Stdout: &out, Stderr: &errOut,
 		LookupEnv: func(string) (string, bool) { return "", false }}, tool)
@@ -156,4 +152,10 @@ func TestExecutePanic(t *testing.T) {
 		!strings.Contains(lines[0], "ERROR: internal error, please report it as a bug: assignment to entry in nil map") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 4 and one ERROR line", code, out.String(), errOut.String())
 	}
+}
+
+// simpleTool is a tool without options of its own.
+func simpleTool(name string, args []Arg, run func(*Run) error) *Tool {
+	return &Tool{Name: name, Usage: name + " things", Args: args,
+		Command: func() Command { return Command{Run: run} }}
 }
