@@ -11,7 +11,6 @@
 package walarchive
 
 import (
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
