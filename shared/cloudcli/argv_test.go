@@ -183,8 +183,8 @@ func TestNormalize(t *testing.T) {
 				if !errors.As(err, &ue) || ue.msg != tt.err {
 					t.Fatalf("error = %v, want usage error %q", err, tt.err)
 				}
-				if exitcode.Of(err) != exitcode.Usage {
-					t.Errorf("exit status %d, want %d", exitcode.Of(err), exitcode.Usage)
+				if StatusOf(err) != exitcode.Usage {
+					t.Errorf("exit status %d, want %d", StatusOf(err), exitcode.Usage)
 				}
 				return
 			}

@@ -35,7 +35,7 @@ func FuzzNormalize(f *testing.F) {
 		switch {
 		case err != nil:
 			var ue *usageError
-			if !errors.As(err, &ue) || exitcode.Of(err) != exitcode.Usage {
+			if !errors.As(err, &ue) || StatusOf(err) != exitcode.Usage {
 				t.Fatalf("normalize(%q): %T %v is not a usage error", argv, err, err)
 			}
 		case !n.help && !n.version:

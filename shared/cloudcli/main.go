@@ -20,6 +20,7 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/secret"
+	"github.com/barmancloud/barman-cloud/shared/storage"
 )
 
 // MultiCall is the name of the multi-call binary.
@@ -181,8 +182,10 @@ func runRecovered(cmd Command, r *Run) (err error) {
 }
 
 // report prints err the way its kind is reported and returns the exit
-// status: usage errors as argparse prints them, other errors as an ERROR
-// log line, unless the tool has already reported them.
+// status: usage errors as argparse prints them, other errors as one ERROR
+// log line, unless the tool has already reported them. The line names
+// the cause in an operator's words; with -v, an INFO line after it gives
+// the provider's own error (request ids, the operation, the status).
 func report(env Env, prog string, log *zerolog.Logger, err error) int {
 	if err == nil {
 		return exitcode.OK
@@ -193,13 +196,17 @@ func report(env Env, prog string, log *zerolog.Logger, err error) int {
 		fmt.Fprintf(env.Stderr, "%s: error: %s\n", prog, oneLine(ue.msg))
 		return exitcode.Usage
 	case exitcode.IsReported(err):
-	case log != nil:
-		log.Error().Msg(oneLine(err.Error()))
 	default:
-		l := NewLogger(env.Stderr, 0)
-		l.Error().Msg(oneLine(err.Error()))
+		if log == nil {
+			l := NewLogger(env.Stderr, 0)
+			log = &l
+		}
+		log.Error().Msg(oneLine(err.Error()))
+		if d := storage.Detail(err); d != "" {
+			log.Info().Msg("the storage's error: " + oneLine(d))
+		}
 	}
-	return exitcode.Of(err)
+	return StatusOf(err)
 }
 
 // oneLine keeps an error message on one line: provider SDKs put request

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/storage"
 )
 
 func TestReport(t *testing.T) {
@@ -158,4 +159,41 @@ func TestExecutePanic(t *testing.T) {
 func simpleTool(name string, args []Arg, run func(*Run) error) *Tool {
 	return &Tool{Name: name, Usage: name + " things", Args: args,
 		Command: func() Command { return Command{Run: run} }}
+}
+
+// TestReportStorageError: a storage error is one ERROR line in the
+// operator's words, with the exit status of its kind; -v adds the
+// provider's own error on an INFO line.
+func TestReportStorageError(t *testing.T) {
+	sdk := errors.New("operation error S3: ListObjectsV2, https response error StatusCode: 403, RequestID: 18, HostID: dd, api error SignatureDoesNotMatch: The request signature we calculated does not match")
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{
+		{&storage.Error{Kind: storage.Denied, Msg: "the storage rejected the credentials (SignatureDoesNotMatch)", Err: sdk}, exitcode.General},
+		{&storage.Error{Kind: storage.Unreachable, Msg: "cannot reach the storage: connection refused", Err: sdk}, exitcode.Network},
+		{&storage.Error{Kind: storage.BucketMissing, Msg: "Bucket b does not exist", Err: sdk}, exitcode.Failure},
+	} {
+		for _, verbose := range []bool{false, true} {
+			tool := simpleTool("lister", nil, func(r *Run) error { return fmt.Errorf("listing pfx/srv/wals/: %w", tc.err) })
+			args := []string{"barman-cloud-lister"}
+			if verbose {
+				args = append(args, "-v")
+			}
+			var out, errOut strings.Builder
+			code := Execute(t.Context(), Env{Args: args, Stdout: &out, Stderr: &errOut,
+				LookupEnv: func(string) (string, bool) { return "", false }}, tool)
+			lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+			wantLines := 1
+			if verbose {
+				wantLines = 2
+			}
+			if code != tc.code || len(lines) != wantLines || !strings.HasSuffix(lines[0], "ERROR: listing pfx/srv/wals/: "+tc.err.Error()) {
+				t.Errorf("%v (verbose %v): exit %d, stderr %q", tc.err, verbose, code, errOut.String())
+			}
+			if verbose && !strings.HasSuffix(lines[1], "INFO: the storage's error: "+sdk.Error()) {
+				t.Errorf("-v: second line %q", lines[1])
+			}
+		}
+	}
 }

@@ -186,7 +186,15 @@ func (a *archiver) compare(ctx context.Context, cands []walobject.Candidate, sum
 	for _, c := range cands {
 		same, how, err := walobject.SameContent(ctx, a.store, c, sum, size)
 		if err != nil {
-			return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%s is already archived as %s, which cannot be compared with %s: %w; refusing to overwrite it (--overwrite replaces it)", a.name.Base, c.Key, a.o.WALPath, err))
+			err = fmt.Errorf("%s is already archived as %s, which cannot be compared with %s: %w; refusing to overwrite it (--overwrite replaces it)", a.name.Base, c.Key, a.o.WALPath, err)
+			if storage.KindOf(err) != storage.Other {
+				// The storage's failure decides the exit status
+				// (unreachable: try again later).
+				return err
+			}
+			// An object that cannot be read back (corrupt): the
+			// archive holds something else under this name.
+			return exitcode.Wrap(exitcode.Failure, err)
 		}
 		if !same {
 			return exitcode.Failuref("%s is already archived as %s with different content (%s); refusing to overwrite it with %s (sha256 %s): is another server archiving under the name %q? (--overwrite replaces it)",

@@ -209,17 +209,15 @@ func (w *headWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// readError gives a download or decompression error its exit status: an
-// unreachable storage is 2, corrupt data and anything else 4.
+// readError gives a download or decompression error its kind: corrupt
+// data is exit status 4; a connection failing in the middle of the body is
+// the storage being unreachable, as before the answer.
 func readError(err error) error {
 	var ce *compress.CorruptError
-	switch {
-	case errors.As(err, &ce):
+	if errors.As(err, &ce) {
 		return exitcode.Wrap(exitcode.General, err)
-	case storage.IsNetwork(err):
-		return exitcode.Wrap(exitcode.Network, fmt.Errorf("can't connect to cloud provider: %w", err))
 	}
-	return exitcode.Wrap(exitcode.General, err)
+	return storage.ReadError(err)
 }
 
 // writeError marks a failure to write WAL_DEST, to tell it from a failure
