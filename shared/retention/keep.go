@@ -68,7 +68,9 @@ func ParseAnnotationKey(key string) (id, name string, ok bool) {
 // minds about it: -b refuses to delete the backup (the annotation exists)
 // but the retention report and the WAL rules read "" as no keep, so -r
 // deletes it, and keep -s prints "nokeep". Here it is a keep everywhere,
-// and keep -s prints "Keep: full".
+// and keep -s prints "Keep: full". Content that is not UTF-8, on which
+// Barman's decode crashes every tool that reads it (exit 4), is KeepFull
+// too.
 func ParseKeep(content []byte) Keep {
 	line := content
 	if i := bytes.IndexByte(content, '\n'); i >= 0 {

@@ -3,6 +3,7 @@ package retention
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -129,6 +130,9 @@ var ErrRequest = errors.New("a deletion needs exactly one of a backup ID and a r
 //
 // The catalog is then updated as Barman's cache is: the deleted WAL names
 // leave the WAL map (in a dry run too) and B leaves the backup list.
+// Unlike Barman, deleted prefixes and the WALs under them leave the
+// catalog too, and so does a directory emptied by deleting its WALs one by
+// one (see below).
 //
 // The safety rule, applied after Barman's rules: no WAL key and no prefix
 // holding a WAL is deleted when a DONE-like backup still in the catalog
@@ -178,13 +182,22 @@ var ErrRequest = errors.New("a deletion needs exactly one of a backup ID and a r
 //   - X and X.gz are both deleted: WALs.Names holds every key of a name,
 //     where Barman's map keeps one and never deletes the other.
 //   - After a prefix deletion, the prefix and the WALs under it leave the
-//     catalog too. Barman lists prefixes again at every step but never
-//     drops their WALs from its cache, so in a real run a later step
-//     deletes those keys again one by one, while in a dry run the prefix
-//     is printed again: here a dry run and a real run plan the same.
+//     catalog too, and so does a directory whose objects were all deleted
+//     one by one. Barman lists prefixes again at every step but never
+//     drops a prefix's WALs from its cache: in a real run a later step
+//     deletes those keys again one by one, while a dry run prints the
+//     prefix again, and also prints emptied directories a real run no
+//     longer finds. Here a dry run and a real run plan the same, which is
+//     what the real run does minus the repeated deletions.
 //   - -b also refuses to leave fewer than -m DONE backups
 //     (CheckMinimumRedundancy).
 func PlanDeletion(c Catalog, w WALs, r Request) (Plan, error) {
+	return planDeletion(c, w, r, true)
+}
+
+// planDeletion is PlanDeletion; safe switches the safety rule (off only in
+// tests that measure Barman's rules alone).
+func planDeletion(c Catalog, w WALs, r Request, safe bool) (Plan, error) {
 	if (r.BackupID == "") == (r.Policy == nil) {
 		return Plan{}, ErrRequest
 	}
@@ -212,13 +225,12 @@ func PlanDeletion(c Catalog, w WALs, r Request) (Plan, error) {
 		}
 		ids, skipStandalone = []string{r.BackupID}, true
 	}
-	p.Steps = planSteps(c.Backups, w, ids, skipStandalone, r.PrefixDeletes, true)
+	p.Steps = planSteps(c.Backups, w, ids, skipStandalone, r.PrefixDeletes, safe)
 	return p, nil
 }
 
-// planSteps deletes ids in order from a copy of backups, updating wals as
-// it goes. safe switches the safety rule (off only in tests that measure
-// Barman's rules alone).
+// planSteps deletes ids in order from a copy of backups, updating a copy
+// of wals as it goes.
 func planSteps(backups []Backup, wals WALs, ids []string, skipStandalone, prefixDeletes, safe bool) []Step {
 	wals = wals.clone()
 	state := append([]Backup(nil), backups...)
@@ -393,7 +405,16 @@ func (c *cleanup) run(skipStandalone bool) Step {
 			c.wals.Names[name] = left
 		}
 	}
-	c.wals.Dirs = slices.DeleteFunc(c.wals.Dirs, func(d string) bool { return slices.Contains(deletedDirs, d) })
+	for _, d := range deletedDirs {
+		delete(c.wals.Dirs, d)
+	}
+	for _, k := range step.WALKeys {
+		if d := c.wals.dirOf(k); d != "" {
+			if c.wals.Dirs[d]--; c.wals.Dirs[d] <= 0 {
+				delete(c.wals.Dirs, d)
+			}
+		}
+	}
 	return step
 }
 
@@ -405,7 +426,7 @@ var hashDirRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}[0-9A-Fa-f]{8}$`)
 // rule; it returns the directories to delete whole, in listing order.
 func (c *cleanup) prefixes(step *Step, protected map[int64]bool, ranges [][2]pos, until pos) []string {
 	var dirs []string
-	for _, d := range c.wals.Dirs {
+	for _, d := range slices.Sorted(maps.Keys(c.wals.Dirs)) {
 		parts := strings.Split(d, "/")
 		hash := parts[len(parts)-2] // d ends with "/"
 		if !hashDirRE.MatchString(hash) {

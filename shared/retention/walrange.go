@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -18,9 +19,12 @@ type WALs struct {
 	// X.gz); here both are kept so that both are deleted.
 	Names map[string][]string
 	// Dirs are the "directories" right below Prefix+"/", each ending in
-	// "/", as S3 lists them as common prefixes (get_wal_prefixes). Only
-	// used when whole prefixes are deleted.
-	Dirs []string
+	// "/", as S3 lists them as common prefixes (get_wal_prefixes), with
+	// the number of objects under each (WAL or not). Only used when whole
+	// prefixes are deleted. The count tells the plan when deleting WALs one
+	// by one has emptied a directory, which a later listing would no
+	// longer return.
+	Dirs map[string]int
 }
 
 // ListWALs builds the WAL catalog from a recursive listing of WALS+"/"
@@ -30,13 +34,10 @@ type WALs struct {
 // ignored. Dirs are derived from the same listing, as an S3 listing with
 // delimiter "/" would return them, so one listing serves both.
 func ListWALs(prefix string, keys []string) WALs {
-	w := WALs{Prefix: prefix, Names: map[string][]string{}}
-	dirs := map[string]bool{}
+	w := WALs{Prefix: prefix, Names: map[string][]string{}, Dirs: map[string]int{}}
 	for _, k := range keys {
-		if rest, ok := strings.CutPrefix(k, prefix+"/"); ok {
-			if i := strings.IndexByte(rest, '/'); i >= 0 {
-				dirs[prefix+"/"+rest[:i+1]] = true
-			}
+		if d := w.dirOf(k); d != "" {
+			w.Dirs[d]++
 		}
 		name := wal.Basename(k)
 		if !wal.IsValid(name) {
@@ -51,16 +52,25 @@ func ListWALs(prefix string, keys []string) WALs {
 	for _, ks := range w.Names {
 		slices.Sort(ks)
 	}
-	for d := range dirs {
-		w.Dirs = append(w.Dirs, d)
-	}
-	slices.Sort(w.Dirs)
 	return w
+}
+
+// dirOf is the directory of Dirs that key k lies under, or "".
+func (w WALs) dirOf(k string) string {
+	rest, ok := strings.CutPrefix(k, w.Prefix+"/")
+	if !ok {
+		return ""
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return ""
+	}
+	return w.Prefix + "/" + rest[:i+1]
 }
 
 // clone returns a copy that the plan can update without touching w.
 func (w WALs) clone() WALs {
-	c := WALs{Prefix: w.Prefix, Names: make(map[string][]string, len(w.Names)), Dirs: slices.Clone(w.Dirs)}
+	c := WALs{Prefix: w.Prefix, Names: make(map[string][]string, len(w.Names)), Dirs: maps.Clone(w.Dirs)}
 	for n, ks := range w.Names {
 		c.Names[n] = slices.Clone(ks)
 	}
