@@ -468,7 +468,8 @@ func (c *cleanup) neededBy(name string) (string, bool) {
 // neededUnder reports whether a WAL the safety rule keeps lies under
 // directory d.
 func (c *cleanup) neededUnder(d string) (string, bool) {
-	for name, keys := range c.wals.Names {
+	for _, name := range slices.Sorted(maps.Keys(c.wals.Names)) { // sorted: the same answer every time
+		keys := c.wals.Names[name]
 		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, d) }) {
 			continue
 		}

@@ -35,6 +35,7 @@ type WALs struct {
 // delimiter "/" would return them, so one listing serves both.
 func ListWALs(prefix string, keys []string) WALs {
 	w := WALs{Prefix: prefix, Names: map[string][]string{}, Dirs: map[string]int{}}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys))) // a key listed twice is one object
 	for _, k := range keys {
 		if d := w.dirOf(k); d != "" {
 			w.Dirs[d]++
