@@ -75,7 +75,9 @@ var (
 //     Here it is a bad policy like any other: the tool refuses it cleanly
 //     with exit 3.
 //   - Digits are ASCII only: Python's \d and int() also take other Unicode
-//     decimal digits ("redundancy ٣" is 3 there).
+//     decimal digits ("redundancy ٣" is 3 there). Case folding is Go's
+//     Unicode simple folding, which has Python's "ſ" for s and KELVIN SIGN
+//     for k but not its dotless "ı" for i.
 //   - A value too large for an int saturates at the largest int (keep
 //     every backup), where Python keeps the big integer for REDUNDANCY and
 //     crashes with OverflowError for a window beyond year 1.

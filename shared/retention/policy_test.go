@@ -32,6 +32,8 @@ func TestParse(t *testing.T) {
 		{"recovery window of 1 month", Policy{RecoveryWindow, 1, 'm'}},
 		{"recovery window of 3 weeks", Policy{RecoveryWindow, 3, 'w'}},
 		{"recovery window of 1 wee\u212a", Policy{RecoveryWindow, 1, 'w'}}, // KELVIN SIGN folds to k in both
+		{"recovery window of 2 day\u017f", Policy{RecoveryWindow, 2, 'd'}}, // LONG S folds to s in both
+		{"recovery w\u0131ndow of 2 days", bad},                            // Python folds dotless i to i
 		{"redundancy2", bad},
 		{"redundancy -1", bad},
 		{"redundancy 1.5", bad},

@@ -11,8 +11,10 @@
 // find_next_backup_in, get_timelines_to_protect) and
 // barman/clients/cloud_backup_delete.py (_remove_wals_for_backup,
 // _delete_backup, main) of Barman 3.17. Where this package decides
-// differently, the comment at the place says so and why; the list is in
-// the doc of PlanDeletion and Parse.
+// differently, the doc at the place says so and why: Parse, Report,
+// CheckMinimumRedundancy, PlanDeletion (which also lists the cases where
+// Barman's WAL rules delete a WAL a remaining backup needs), ParseKeep and
+// Keep.String.
 //
 // This package is part of the barman-cloud command and has no compatibility
 // promise as a library.

@@ -16,7 +16,8 @@ type WALs struct {
 	Prefix string
 	// Names maps a WAL name to every key that holds it: Barman's
 	// get_wal_paths keeps one key per name (the later listed of X and
-	// X.gz); here both are kept so that both are deleted.
+	// X.gz); here both are kept so that both are deleted. Each list is
+	// sorted, as ListWALs leaves it.
 	Names map[string][]string
 	// Dirs are the "directories" right below Prefix+"/", each ending in
 	// "/", as S3 lists them as common prefixes (get_wal_prefixes), with
@@ -49,9 +50,6 @@ func ListWALs(prefix string, keys []string) WALs {
 			name = stripped
 		}
 		w.Names[name] = append(w.Names[name], k)
-	}
-	for _, ks := range w.Names {
-		slices.Sort(ks)
 	}
 	return w
 }
