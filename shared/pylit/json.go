@@ -6,11 +6,17 @@ import (
 	"strings"
 )
 
+// JSONError is a value json.dumps refuses, with its TypeError's message.
+type JSONError struct{ Msg string }
+
+func (e *JSONError) Error() string { return e.Msg }
+
 // JSON renders v as Python's json.dumps(v) with default arguments: one
 // line, ", " and ": " separators, ensure_ascii (\uXXXX escapes, surrogate
 // pairs above U+FFFF), floats as repr with Infinity/-Infinity/NaN, tuples as
 // arrays, dict keys that are None, bool, int or float converted to strings.
-// Like json.dumps it fails on a set, bytes, or a dict key of another type.
+// Like json.dumps it fails (*JSONError) on a set, bytes, or a dict key of
+// another type.
 func JSON(v any) ([]byte, error) {
 	var b strings.Builder
 	if err := writeJSON(&b, v); err != nil {
@@ -57,7 +63,7 @@ func writeJSON(b *strings.Builder, v any) error {
 		}
 		b.WriteByte('}')
 	default:
-		return fmt.Errorf("Object of type %s is not JSON serializable", typeName(v))
+		return &JSONError{fmt.Sprintf("Object of type %s is not JSON serializable", typeName(v))}
 	}
 	return nil
 }
@@ -106,7 +112,7 @@ func jsonKey(k any) (string, error) {
 	case float64:
 		return jsonFloat(k), nil
 	}
-	return "", fmt.Errorf("keys must be str, int, float, bool or None, not %s", typeName(k))
+	return "", &JSONError{fmt.Sprintf("keys must be str, int, float, bool or None, not %s", typeName(k))}
 }
 
 // writeJSONString is json's py_encode_basestring_ascii.

@@ -1,6 +1,7 @@
 package pylit
 
 import (
+	"errors"
 	"math"
 	"testing"
 )
@@ -49,8 +50,9 @@ func TestJSONErrors(t *testing.T) {
 		Dict{{"ok", Bytes{}}},
 		struct{}{},
 	} {
-		if got, err := JSON(in); err == nil {
-			t.Errorf("JSON(%#v) = %s, want an error", in, got)
+		var je *JSONError
+		if got, err := JSON(in); !errors.As(err, &je) {
+			t.Errorf("JSON(%#v) = %s, %v; want a *JSONError", in, got, err)
 		}
 	}
 }
