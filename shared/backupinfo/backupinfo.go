@@ -60,7 +60,7 @@ type Tablespace struct {
 }
 
 // Info is the content of one backup.info, one Go field per Barman field
-// (§3.2 of the spec). Slices and dicts are nil for None. Timestamps keep
+// (barman-cloud-backup.md §3.2). Slices and dicts are nil for None. Timestamps keep
 // the UTC offset they were written with; a naive one is in the local zone.
 type Info struct {
 	BackupLabel       Null[string] // the backup_label file's text (decoded, not the repr)

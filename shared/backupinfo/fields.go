@@ -159,6 +159,9 @@ func labelField(name string, ptr func(*Info) *Null[string]) field {
 			return label, nil
 		},
 		nullRepr[string], nil)
+	// to_dict starts from items(), which holds dumped values, and
+	// backup_label is not one of the fields it then replaces with the raw
+	// value: to_json shows the repr text, or None for an empty label.
 	f.json = func(i *Info) any {
 		if text, _ := f.dump(i); text != "None" {
 			return text

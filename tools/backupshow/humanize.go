@@ -10,18 +10,17 @@ import (
 // PrettySize is barman/utils.py pretty_size(size) with the default
 // 1024-based units: "%d B" below 1024, else "%.1f" with KiB, MiB, … YiB.
 func PrettySize(size int64) string {
-	suffixes := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"}
-	f := float64(size) // pretty_size casts to float too
-	for i, suffix := range suffixes {
-		if math.Abs(f) < 1024 || i == len(suffixes)-1 {
-			if i == 0 {
-				return fmt.Sprintf("%d %s", int64(f), suffix)
-			}
-			return fmt.Sprintf("%.1f %s", f, suffix)
-		}
-		f /= 1024
+	if size > -1024 && size < 1024 {
+		return fmt.Sprintf("%d B", size)
 	}
-	panic("unreachable") // the last suffix always returns
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"}
+	f := float64(size) / 1024 // pretty_size computes in float too
+	unit := 0
+	for math.Abs(f) >= 1024 && unit < len(units)-1 {
+		f /= 1024
+		unit++
+	}
+	return fmt.Sprintf("%.1f %s", f, units[unit])
 }
 
 // ErrTimedelta is a number of seconds Python's timedelta refuses (NaN,
