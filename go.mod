@@ -27,6 +27,7 @@ require (
 	golang.org/x/oauth2 v0.36.0
 	golang.org/x/sys v0.48.0
 	google.golang.org/api v0.297.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
