@@ -144,18 +144,29 @@ func Verify(r io.Reader) error {
 	}
 }
 
-// endReader tells a complete tar stream from one cut at a member boundary,
-// which archive/tar's Next also reports as io.EOF: after the two zero
-// blocks it returns io.EOF without reading further, while for a cut stream
-// it has asked for a header and got nothing.
+// endReader tells a complete tar stream from a cut one that archive/tar's
+// Next also reports as io.EOF (cut at a member boundary, or in a member's
+// padding): after the two zero blocks Next returns io.EOF without reading
+// further, while for a cut stream it has asked for more and got nothing.
+// An io.EOF that comes with data is held back for the next Read, so that
+// asking for more is always seen.
 type endReader struct {
 	r      io.Reader
-	hitEOF bool
+	eof    bool // r has returned io.EOF with data
+	hitEOF bool // a Read returned io.EOF
 }
 
 func (e *endReader) Read(p []byte) (int, error) {
+	if e.eof {
+		e.hitEOF = true
+		return 0, io.EOF
+	}
 	n, err := e.r.Read(p)
-	if n == 0 && err == io.EOF {
+	if err == io.EOF {
+		if n > 0 {
+			e.eof = true
+			return n, nil
+		}
 		e.hitEOF = true
 	}
 	return n, err

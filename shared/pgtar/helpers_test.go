@@ -46,7 +46,7 @@ func buildTree(t testing.TB, root string, nodes []node) {
 		var err error
 		switch {
 		case strings.HasSuffix(n.name, "/"):
-			err = os.Mkdir(p, 0o700)
+			err = os.MkdirAll(p, 0o700)
 		case n.target != "":
 			err = os.Symlink(n.target, p)
 		case n.link != "":
