@@ -257,13 +257,20 @@ func snapshot(t testing.TB, root string, withDirTimes bool) map[string]entryInfo
 
 func compareTrees(t testing.TB, got, want map[string]entryInfo) {
 	t.Helper()
+	compareTreesWithin(t, got, want, 0)
+}
+
+// compareTreesWithin compares trees allowing mtimes to differ by less than
+// tol: Python's tarfile keeps times as float seconds.
+func compareTreesWithin(t testing.TB, got, want map[string]entryInfo, tol time.Duration) {
+	t.Helper()
 	for name, w := range want {
 		g, ok := got[name]
 		if !ok {
 			t.Errorf("%s: missing", name)
 			continue
 		}
-		if g.kind != w.kind || g.mode != w.mode || !g.mtime.Equal(w.mtime) || g.data != w.data || g.target != w.target || g.links != w.links {
+		if g.kind != w.kind || g.mode != w.mode || g.mtime.Sub(w.mtime).Abs() > tol || g.data != w.data || g.target != w.target || g.links != w.links {
 			t.Errorf("%s:\n got %s %v %v target %q links %q (%d bytes)\nwant %s %v %v target %q links %q (%d bytes)",
 				name, g.kind, g.mode, g.mtime, g.target, g.links, len(g.data), w.kind, w.mode, w.mtime, w.target, w.links, len(w.data))
 		}
