@@ -330,10 +330,51 @@ func (w *Writer) addRegular(name, full string, fi fs.FileInfo, st *syscall.Stat_
 
 func openFollow(path string) (io.ReadCloser, error) { return os.Open(path) }
 
+// openNoFollow opens a file to archive. O_NOFOLLOW: lstat saw a regular
+// file; if a symlink took its place, fail rather than archive whatever it
+// points to. A bare descriptor rather than an *os.File: os.Open also
+// tries to register a file with the poller and switch it to non-blocking
+// mode, three more system calls per file, a third of the cost of archiving
+// a small one.
 func openNoFollow(path string) (io.ReadCloser, error) {
-	// O_NOFOLLOW: lstat saw a regular file; if a symlink took its place,
-	// fail rather than archive whatever it points to.
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		return &fdReader{fd: fd, path: path}, nil
+	}
+}
+
+// fdReader reads a file descriptor; see openNoFollow.
+type fdReader struct {
+	fd   int
+	path string
+}
+
+func (f *fdReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := unix.Read(f.fd, p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, &fs.PathError{Op: "read", Path: f.path, Err: err}
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (f *fdReader) Close() error {
+	return unix.Close(f.fd)
 }
 
 // copyContent copies exactly size bytes of f into the current member,
