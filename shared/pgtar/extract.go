@@ -97,7 +97,6 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) error {
 		root:       root,
 		privileged: opts.Owners == OwnersRestore || (opts.Owners == OwnersIfRoot && os.Geteuid() == 0),
 		dirs:       map[string]bool{".": true},
-		buf:        make([]byte, copyBufferSize),
 	}
 	end := &endReader{r: r}
 	tr := tar.NewReader(end)
@@ -353,9 +352,14 @@ func (x *extractor) file(name string, hdr *tar.Header, r io.Reader) error {
 // fill writes a regular file's content, then its owner and mode in
 // tarfile's order (chown first: it clears set-user-ID bits).
 func (x *extractor) fill(f *os.File, hdr *tar.Header, r io.Reader) error {
-	// Hide File.ReadFrom, which would bring its own buffer.
-	if _, err := io.CopyBuffer(struct{ io.Writer }{f}, r, x.buf); err != nil {
-		return err
+	if hdr.Size > 0 {
+		if x.buf == nil {
+			x.buf = make([]byte, copyBufferSize)
+		}
+		// Hide File.ReadFrom, which would bring its own buffer.
+		if _, err := io.CopyBuffer(struct{ io.Writer }{f}, r, x.buf); err != nil {
+			return err
+		}
 	}
 	if x.privileged {
 		uid, gid := x.owner(hdr)
