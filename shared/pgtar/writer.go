@@ -129,14 +129,16 @@ func (w *Writer) Parts() int { return w.parts }
 // CloudUploadController.upload_directory (os.walk, top-down, no symlink
 // following) with rules deciding what is archived; a nil rules archives
 // everything. Member names are relative to root: "." for root itself,
-// "./NAME" for its files, "dir/…" for everything deeper.
+// "./NAME" for its files, "dir/…" for everything deeper; directory names
+// end in "/" in their headers ("./", "base/"), as tarfile writes them.
 //
 // A directory that rules reject is archived neither itself nor its files;
 // unlike Barman its subdirectories are not visited either (see walk). A
 // symbolic link to a directory is neither stored nor followed; one to
 // anything else, or dangling, is stored as a symlink. Sockets are skipped.
-// An entry that disappears during the walk is skipped; any other error,
-// including an unreadable directory, fails.
+// An entry that disappears during the walk is skipped. Any other error
+// fails, including a missing root or an unreadable directory, which
+// os.walk would silently leave out of Barman's archive.
 func (w *Writer) AddTree(root string, rules *Rules) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -166,7 +168,9 @@ func (w *Writer) walk(dir, name string, rules *Rules, isRoot bool) error {
 		return fmt.Errorf("reading directory %s: %w", dir, err)
 	}
 	if allowed {
-		if err := w.addPath(name, dir); err != nil {
+		// A symlinked root is followed, as Barman follows a symlinked
+		// PGDATA (realpath) and os.walk a symlinked tablespace location.
+		if err := w.addPath(name, dir, isRoot); err != nil {
 			return err
 		}
 	}
@@ -192,7 +196,7 @@ func (w *Writer) walk(dir, name string, rules *Rules, isRoot bool) error {
 		if !rules.Allowed(child, false) {
 			continue
 		}
-		if err := w.addPath(child, full); err != nil {
+		if err := w.addPath(child, full, false); err != nil {
 			return err
 		}
 	}
@@ -218,9 +222,14 @@ func dirName(parent, base string) string {
 	return parent + "/" + base
 }
 
-// addPath adds the entry at full as member name, from its lstat.
-func (w *Writer) addPath(name, full string) error {
-	fi, err := os.Lstat(full)
+// addPath adds the entry at full as member name, from its lstat (its stat
+// with follow).
+func (w *Writer) addPath(name, full string, follow bool) error {
+	stat := os.Lstat
+	if follow {
+		stat = os.Stat
+	}
+	fi, err := stat(full)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // removed during the backup: WAL replay recreates it
@@ -280,10 +289,9 @@ func (w *Writer) addPath(name, full string) error {
 
 // addRegular adds a regular file. In a tree walk, a file that disappeared is
 // skipped, and a file whose inode is already in the current part becomes a
-// hard link to it, as Python's tarfile.gettarinfo does. tarfile's inode
-// table is per archive, so the next occurrence in a later part is stored as
-// a regular file again; a link into an earlier part would be extracted
-// only if that part was.
+// hard link to it, as Python's tarfile.gettarinfo does. Its inode table is
+// per archive, so the next occurrence in a later part is stored as a
+// regular file again: each part restores on its own.
 func (w *Writer) addRegular(name, full string, fi fs.FileInfo, st *syscall.Stat_t, inTree bool) error {
 	if err := w.beginMember(); err != nil {
 		return err
@@ -450,13 +458,17 @@ func (w *Writer) AddFile(name, path string) error {
 }
 
 // AddBytes adds data as the regular file member name with header meta:
-// the backup_label after pg_backup_stop (see BackupLabelMeta).
+// the backup_label after pg_backup_stop (see BackupLabelMeta). A zero
+// ModTime is written as the Unix epoch, Barman's mtime 0.
 func (w *Writer) AddBytes(name string, data []byte, meta Meta) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
 	if err := checkName(name); err != nil {
 		return err
+	}
+	if meta.ModTime.IsZero() {
+		meta.ModTime = time.Unix(0, 0)
 	}
 	if err := w.beginMember(); err != nil {
 		return err

@@ -299,6 +299,30 @@ func TestWriteHardLinkAcrossParts(t *testing.T) {
 	}
 }
 
+// TestWriteSymlinkedRoot: a symlinked data directory is archived as the
+// directory it points to, "./" a directory member.
+func TestWriteSymlinkedRoot(t *testing.T) {
+	dir := t.TempDir()
+	buildTree(t, filepath.Join(dir, "real"), []node{{name: "PG_VERSION", data: "16\n"}})
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("real", link); err != nil {
+		t.Fatal(err)
+	}
+	var parts memParts
+	w := &Writer{Open: parts.open}
+	if err := w.AddTree(link, PGDATARules(link, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ms := readMembers(t, parts.parts[0].Bytes())
+	equalLists(t, "members", names(ms), []string{"./", "./PG_VERSION"})
+	if ms[0].Type != tar.TypeDir {
+		t.Errorf("./ has type %c, want a directory", ms[0].Type)
+	}
+}
+
 // TestWriteChangingFiles: contents are exactly the lstat size whatever
 // happens to the file while it is read, and entries that disappear during
 // the walk are skipped.
@@ -391,7 +415,11 @@ func TestWriteErrors(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		equalLists(t, "members", names(readMembers(t, parts.parts[0].Bytes())), []string{"./", "x"})
+		ms := readMembers(t, parts.parts[0].Bytes())
+		equalLists(t, "members", names(ms), []string{"./", "x"})
+		if !ms[1].ModTime.Equal(time.Unix(0, 0)) {
+			t.Errorf("x: mtime %v, want the epoch for a zero ModTime", ms[1].ModTime)
+		}
 	})
 	t.Run("read error", func(t *testing.T) {
 		var parts memParts
