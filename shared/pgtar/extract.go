@@ -70,13 +70,21 @@ type ExtractOptions struct {
 
 // Extract extracts the (decompressed) tar stream r into dest, creating dest
 // if needed, like Python's TarFile.extractall in Barman's
-// CloudInterface.extract_tar: missing parent directories are created (mode
-// 0700), regular files, directories, symlinks, hard links and FIFOs are
-// made, modes and modification times restored (those of directories after
-// the whole stream, deepest first), owners only as root; the member "."
-// gives dest its mode. An existing non-directory in a member's place is
-// replaced, never written through. Several archives (the parts of a family)
-// may be extracted into one dest in turn.
+// CloudInterface.extract_tar: missing parent directories are created,
+// regular files, directories, symlinks, hard links and FIFOs are made,
+// modes and modification times restored (those of directories after the
+// whole stream, deepest first; a symlink's own time), owners only as root;
+// the member "." gives dest its mode. An existing non-directory in a
+// member's place is replaced, never written through. Several archives (the
+// parts of a family) may be extracted into one dest in turn.
+//
+// Extract stops reading at the end-of-archive blocks: a caller whose
+// decompressor checks a trailer (gzip's CRC) should read r to its end.
+//
+// dest and directories that are in no member (a tablespace archive has no
+// "." member; Barman's archives hold the subdirectories of some excluded
+// directories) are created 0700, as PostgreSQL wants them, where Python's
+// os.makedirs gives 0777 less the umask.
 //
 // Deliberate improvement: Python before 3.14 extracts anything. Extract
 // refuses a member whose name or hard-link target is absolute or leaves
