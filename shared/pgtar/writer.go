@@ -550,6 +550,9 @@ func (w *Writer) beginMember() error {
 }
 
 func (w *Writer) openPart() error {
+	if w.Open == nil {
+		return w.fail(errors.New("pgtar: Writer has no Open function"))
+	}
 	p, err := w.Open(w.parts)
 	if err != nil {
 		return w.fail(fmt.Errorf("opening archive part %d: %w", w.parts, err))
