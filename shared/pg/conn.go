@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -112,14 +113,23 @@ func sqlName(name string) string {
 var plainIdentifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // connectReason is pgx's connection error on one line, "failed to connect
-// to `user=… database=…`: <attempt>; <attempt>…" with every attempt it
-// made (each address, with and without TLS), and with the password masked
-// should any part of it quote one.
+// to `user=… database=…`: <attempt>; <attempt>…" with what each attempt
+// it made (each address, with and then without TLS under sslmode=prefer)
+// met, the same failure once, and with the password masked should any part
+// of it quote one.
 func connectReason(err error, password string) string {
-	head, attempts, _ := strings.Cut(err.Error(), "\n")
-	msg := head
-	if a := oneLine(attempts); a != "" {
-		msg += " " + a
+	var parts []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = strings.TrimSpace(l)
+		// pgx repeats a failure per TLS mode and per address, and joins
+		// a lookup error onto "hostname resolving error: <the same>".
+		if l != "" && !slices.ContainsFunc(parts, func(p string) bool { return strings.HasSuffix(p, l) }) {
+			parts = append(parts, l)
+		}
+	}
+	msg := parts[0]
+	if len(parts) > 1 {
+		msg += " " + strings.Join(parts[1:], "; ")
 	}
 	if password != "" {
 		msg = strings.ReplaceAll(msg, password, mask)

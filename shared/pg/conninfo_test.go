@@ -199,10 +199,15 @@ func TestMaskConninfo(t *testing.T) {
 }
 
 func TestConnectReason(t *testing.T) {
-	err := errors.New("failed to connect to `user=u database=d`:\n\t127.0.0.1:1 (h): server said pw=hunter22\n\t127.0.0.1:1 (h): refused")
-	got := connectReason(err, "hunter22")
-	want := "failed to connect to `user=u database=d`: 127.0.0.1:1 (h): server said pw=********; 127.0.0.1:1 (h): refused"
-	if got != want {
-		t.Errorf("connectReason = %q, want %q", got, want)
+	for _, tt := range []struct{ err, password, want string }{
+		{"failed to connect to `user=u database=d`: /tmp/.s.PGSQL.5432 (/tmp): dial error", "", "failed to connect to `user=u database=d`: /tmp/.s.PGSQL.5432 (/tmp): dial error"},
+		{"failed to connect to `user=u database=d`:\n\t127.0.0.1:1 (h): server said pw=hunter22\n\t127.0.0.1:1 (h): refused\n\t127.0.0.1:1 (h): refused",
+			"hunter22", "failed to connect to `user=u database=d`: 127.0.0.1:1 (h): server said pw=********; 127.0.0.1:1 (h): refused"},
+		{"failed to connect to `user=u database=d`:\n\thostname resolving error: lookup x: no such host\n\tlookup x: no such host", "",
+			"failed to connect to `user=u database=d`: hostname resolving error: lookup x: no such host"},
+	} {
+		if got := connectReason(errors.New(tt.err), tt.password); got != tt.want {
+			t.Errorf("connectReason(%q) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }

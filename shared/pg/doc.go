@@ -51,7 +51,8 @@
 // Connect names the session with SET application_name (barman-cloud-backup
 // passes barman_cloud_backup) unless the connection string itself sets
 // application_name; PGAPPNAME or a service file does not count, as in
-// Barman. The session runs in autocommit mode and is never re-established.
+// Barman. An application_name query parameter of a URI counts here, where
+// Barman's parse_dsn, which sees a URI as one odd key, overrides it. The session runs in autocommit mode and is never re-established.
 // Barman refuses to reconnect between the start and the stop of a backup
 // (the backup belongs to the session) but silently reconnects before and
 // after; here a lost session fails the next query with ErrConnectionLost,
