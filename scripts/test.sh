@@ -32,5 +32,6 @@ exports="$(scripts/testenv.sh up)"
 eval "$exports"
 
 step "integration, compatibility and end-to-end tests"
-go test -tags integration -count=1 -timeout 75m ./test/...
+# shared/pg keeps its PostgreSQL tests next to the session internals they inspect.
+go test -tags integration -count=1 -timeout 75m ./test/... ./shared/pg/
 step "all tests passed"

@@ -33,6 +33,9 @@ var secretVars = []string{
 	"AZURE_STORAGE_CONNECTION_STRING",
 	"AZURE_CLIENT_SECRET",
 	"AZURE_CLIENT_CERTIFICATE_PASSWORD",
+	// libpq's, which barman-cloud-backup's PostgreSQL session reads.
+	"PGPASSWORD",
+	"PGSSLPASSWORD",
 }
 
 // rules mask credential-bearing text whatever its value, applied in order:

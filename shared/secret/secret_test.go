@@ -16,6 +16,8 @@ func TestRedact(t *testing.T) {
 		"AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=Eby8vdM02xNOcqFl==;BlobEndpoint=http://127.0.0.1:10000/dev;",
 		"AZURE_STORAGE_SAS_TOKEN":         "?sv=2021-06-08&ss=b&sig=abcdefghSIGNATURE%3D",
 		"AWS_ACCESS_KEY_ID":               "AKIDEXAMPLE", // an identifier, not a secret
+		"PGPASSWORD":                      "pg-Sekr3t word",
+		"PGSSLPASSWORD":                   "keyPassphrase9",
 	}))
 	tests := []struct{ in, leak string }{
 		// The AWS SDK quotes a bad --endpoint-url whole.
@@ -36,6 +38,8 @@ func TestRedact(t *testing.T) {
 		{"https://b.s3.amazonaws.com/k?X-Amz-Credential=AKID%2F2024&X-Amz-Signature=0123456789abcdef", "0123456789abcdef"},
 		{"Authorization: AWS4-HMAC-SHA256 Credential=AKID/2024, Signature=deadbeefcafe", "deadbeefcafe"},
 		{"Authorization: SharedKey dev:c2lnbmF0dXJlc2lnbmF0dXJl", "c2lnbmF0dXJlc2lnbmF0dXJl"},
+		{`Cannot connect to postgres: "host=h password='pg-Sekr3t word'" is not a valid connection string`, "Sekr3t"},
+		{"could not read key: passphrase keyPassphrase9 rejected", "keyPassphrase9"},
 	}
 	for _, tt := range tests {
 		got := r.String(tt.in)

@@ -97,37 +97,3 @@ func (a archive) has(name string) bool { _, ok := a.names[name]; return ok }
 func (a archive) serves(name string) bool { return a.has(name) || a.has(name+".partial") }
 
 func (a archive) String() string { return strings.Join(a.keys, "\n") }
-
-// walName is the name of the segment holding WAL location lsn on timeline
-// tli, for segments of segSize bytes (XLogFileName).
-func walName(tli uint32, lsn, segSize uint64) string {
-	segno := lsn / segSize
-	perID := uint64(1<<32) / segSize
-	return fmt.Sprintf("%08X%08X%08X", tli, segno/perID, segno%perID)
-}
-
-// parseLSN parses PostgreSQL's X/X notation.
-func parseLSN(s string) (uint64, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("bad LSN %q", s)
-	}
-	h, err := strconv.ParseUint(hi, 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad LSN %q", s)
-	}
-	l, err := strconv.ParseUint(lo, 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad LSN %q", s)
-	}
-	return h<<32 | l, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

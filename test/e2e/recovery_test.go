@@ -7,21 +7,25 @@
 // written before a recovery target, then follow a timeline switch.
 //
 // The servers are throwaway clusters on a unix socket, run as user
-// postgres when the tests run as root (see sandbox).
+// postgres when the tests run as root (see test/pgtest).
 package e2e
 
 import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/barmancloud/barman-cloud/shared/wal"
 	"github.com/barmancloud/barman-cloud/test/harness"
+	"github.com/barmancloud/barman-cloud/test/pgtest"
 )
 
 // variant is one run of the whole scenario.
@@ -57,7 +61,7 @@ const rowsPerBatch = 1000
 type scenario struct {
 	t        *testing.T
 	v        variant
-	s        *sandbox
+	s        *pgtest.Sandbox
 	endpoint string
 	url      string
 	bucket   string
@@ -66,7 +70,14 @@ type scenario struct {
 }
 
 func newScenario(t *testing.T, v variant) *scenario {
-	sc := &scenario{t: t, v: v, s: newSandbox(t), segSize: uint64(v.segMiB) << 20}
+	sc := &scenario{t: t, v: v, s: pgtest.New(t), segSize: uint64(v.segMiB) << 20}
+	// What archive_command and restore_command need to reach the storage.
+	sc.s.AddEnv(
+		"AWS_ACCESS_KEY_ID="+harness.Env(t, "AWS_ACCESS_KEY_ID"),
+		"AWS_SECRET_ACCESS_KEY="+harness.Env(t, "AWS_SECRET_ACCESS_KEY"),
+		"AWS_REGION="+harness.Env(t, "AWS_REGION"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
 	sc.endpoint = harness.Env(t, "S3_ENDPOINT_URL")
 	sc.bucket = harness.Env(t, "S3_BUCKET")
 	sc.prefix = harness.UniquePrefix(t)
@@ -81,37 +92,37 @@ func (sc *scenario) run() {
 		t.Fatalf("check-wal-archive on the empty prefix: exit %d, want 0\n%s", r.Code, r.Stderr)
 	}
 
-	primary := sc.s.initdb("primary", sc.v.segMiB)
-	set := primary.baseSettings()
+	primary := sc.s.InitDB("primary", sc.v.segMiB)
+	set := primary.BaseSettings()
 	set["archive_mode"] = "on"
 	set["archive_command"] = sc.archiveCommand(primary)
-	primary.configure(set)
-	primary.start()
-	primary.query("create table t (id int primary key, batch int not null)")
+	primary.Configure(set)
+	primary.Start()
+	primary.Psql("create table t (id int primary key, batch int not null)")
 
 	// 2. Without WAL (-X none): the backup is restorable only with every
 	// WAL segment from its start on, which recovery must then get from the
 	// archive through restore_command; with -X fetch, the backup's own
 	// segments would be in pg_wal, a fallback that could hide a failed
 	// restore of them.
-	backup := filepath.Join(sc.s.dir, "backup")
-	sc.s.mustRun(3*time.Minute, pgBin+"/pg_basebackup", "-D", backup, "-X", "none", "-c", "fast",
-		"--no-sync", "-h", primary.dir, "-U", "postgres")
+	backup := filepath.Join(sc.s.Dir, "backup")
+	sc.s.MustRun(3*time.Minute, pgtest.Bin+"/pg_basebackup", "-D", backup, "-X", "none", "-c", "fast",
+		"--no-sync", "-h", primary.Dir, "-U", "postgres")
 	backupStart := sc.backupStart(backup)
 
 	// 3. Batches 1-4 before the target (three segment switches on the
 	// way), 5 and 6 after it, all archived.
 	for b := 1; b <= 3; b++ {
 		sc.insert(primary, b)
-		primary.waitArchived(primary.switchWAL())
+		primary.WaitArchived(primary.SwitchWAL())
 	}
 	sc.insert(primary, 4)
-	primary.query("select pg_create_restore_point('target')")
+	primary.Psql("select pg_create_restore_point('target')")
 	sc.insert(primary, 5)
-	primary.waitArchived(primary.switchWAL())
+	primary.WaitArchived(primary.SwitchWAL())
 	sc.insert(primary, 6)
-	primary.waitArchived(primary.switchWAL())
-	primary.stop()
+	primary.WaitArchived(primary.SwitchWAL())
+	primary.Stop(pgtest.Immediate)
 	arch1 := sc.list()
 	calls := sc.checkArchiveCalls(primary, arch1)
 	if !hasSuffix(calls, ".backup") {
@@ -121,19 +132,19 @@ func (sc *scenario) run() {
 	// 4. Recovery to the target, then promotion to timeline 2, which
 	// archives into the same location (archive_mode takes effect at
 	// promotion).
-	rec1 := sc.s.fromBackup("rec1", backup)
-	set = rec1.baseSettings()
+	rec1 := sc.s.FromBackup("rec1", backup)
+	set = rec1.BaseSettings()
 	set["restore_command"] = sc.restoreCommand(rec1)
 	set["recovery_target_name"] = "target"
 	set["recovery_target_action"] = "promote"
 	set["archive_mode"] = "on"
 	set["archive_command"] = sc.archiveCommand(rec1)
-	rec1.configure(set)
-	rec1.touch("recovery.signal")
-	rec1.start()
-	rec1.waitPromoted()
+	rec1.Configure(set)
+	rec1.Touch("recovery.signal")
+	rec1.Start()
+	rec1.WaitPromoted()
 	sc.checkRows(rec1, 1, 2, 3, 4)
-	if tl := rec1.timeline(); tl != "2" {
+	if tl := rec1.Timeline(); tl != "2" {
 		t.Fatalf("rec1 is on timeline %s after promotion, want 2", tl)
 	}
 
@@ -146,15 +157,15 @@ func (sc *scenario) run() {
 	// (it has no .done), which is not the case when recovery got all its
 	// WAL through restore_command; rec2 makes one.
 	sc.insert(rec1, 7)
-	lastTL2 := rec1.switchWAL()
-	rec1.waitArchived(lastTL2)
+	lastTL2 := rec1.SwitchWAL()
+	rec1.WaitArchived(lastTL2)
 	sc.insert(rec1, 8)
-	tail := rec1.query("select pg_walfile_name(pg_current_wal_lsn())")
-	rec1.stop()
+	tail := rec1.Psql("select pg_walfile_name(pg_current_wal_lsn())")
+	rec1.Stop(pgtest.Immediate)
 	arch2 := sc.list()
 	switchLSN := sc.switchPoint()
 	switchSeg := switchLSN / sc.segSize
-	firstTL2 := walName(2, switchLSN, sc.segSize)
+	firstTL2 := sc.walName(2, switchLSN)
 	sc.checkRestoreCalls(rec1, arch1, sc.segments(1, backupStart, switchSeg))
 	calls = sc.checkArchiveCalls(rec1, arch2)
 	for _, want := range []string{"00000002.history", firstTL2, lastTL2} {
@@ -176,32 +187,32 @@ func (sc *scenario) run() {
 	// server, the unarchived segment saved from rec1's pg_wal. That
 	// segment did not come from the archive: at promotion to timeline 3,
 	// rec2 archives it as a .partial, with 00000003.history.
-	rec2 := sc.s.fromBackup("rec2", backup)
-	sc.s.mustRun(time.Minute, "cp", "-a", filepath.Join(rec1.data, "pg_wal", tail), filepath.Join(rec2.data, "pg_wal"))
-	set = rec2.baseSettings()
+	rec2 := sc.s.FromBackup("rec2", backup)
+	sc.s.MustRun(time.Minute, "cp", "-a", filepath.Join(rec1.Data, "pg_wal", tail), filepath.Join(rec2.Data, "pg_wal"))
+	set = rec2.BaseSettings()
 	set["restore_command"] = sc.restoreCommand(rec2)
 	set["recovery_target_timeline"] = "latest"
 	set["archive_mode"] = "on"
 	set["archive_command"] = sc.archiveCommand(rec2)
-	rec2.configure(set)
-	rec2.touch("recovery.signal")
-	rec2.start()
-	rec2.waitPromoted()
+	rec2.Configure(set)
+	rec2.Touch("recovery.signal")
+	rec2.Start()
+	rec2.WaitPromoted()
 	sc.checkRows(rec2, 1, 2, 3, 4, 7, 8)
 	// Having replayed timeline 2 to its end, it promotes to timeline 3.
-	if tl := rec2.timeline(); tl != "3" {
+	if tl := rec2.Timeline(); tl != "3" {
 		t.Errorf("rec2 is on timeline %s after recovery, want 3", tl)
 	}
 	lastSeg := sc.segNo(lastTL2)
 	want := append(sc.segments(1, backupStart, switchSeg-1), "00000002.history")
 	want = append(want, sc.segments(2, switchSeg, lastSeg)...)
 	sc.checkRestoreCalls(rec2, arch2, want)
-	if !containsCall(readCalls(t, filepath.Join(rec2.dir, "restore-calls")), call{tail, 1}) {
+	if !containsCall(readCalls(t, filepath.Join(rec2.Dir, "restore-calls")), call{tail, 1}) {
 		t.Errorf("rec2 did not look for %s in the archive before reading it from pg_wal", tail)
 	}
-	firstTL3 := rec2.switchWAL()
-	rec2.waitArchived(firstTL3)
-	rec2.stop()
+	firstTL3 := rec2.SwitchWAL()
+	rec2.WaitArchived(firstTL3)
+	rec2.Stop(pgtest.Immediate)
 	arch3 := sc.list()
 	calls = sc.checkArchiveCalls(rec2, arch3)
 	for _, want := range []string{"00000003.history", tail + ".partial", firstTL3} {
@@ -210,7 +221,7 @@ func (sc *scenario) run() {
 		}
 	}
 	// The .partial is rec1's segment, whole: PostgreSQL renamed it.
-	if got, want := sc.restore(tail+".partial"), sc.readFile(filepath.Join(rec1.data, "pg_wal", tail)); !bytes.Equal(got, want) {
+	if got, want := sc.restore(tail+".partial"), sc.readFile(filepath.Join(rec1.Data, "pg_wal", tail)); !bytes.Equal(got, want) {
 		t.Errorf("%s.partial restored from the archive differs from rec1's %s", tail, tail)
 	}
 	sc.checkArchive(map[string]int{"": 1, "2": 1, "3": 1, "4": 0})
@@ -220,7 +231,7 @@ func (sc *scenario) run() {
 // --timeline ("": none) and the exit status expected.
 func (sc *scenario) checkArchive(want map[string]int) {
 	sc.t.Helper()
-	for _, tl := range sortedKeys(want) {
+	for _, tl := range slices.Sorted(maps.Keys(want)) {
 		var args []string
 		if tl != "" {
 			args = []string{"--timeline", tl}
@@ -246,15 +257,15 @@ func (sc *scenario) check(args ...string) harness.Result {
 }
 
 // archiveCommand calls the wal-archive symlink directly; the storage
-// credentials come from the server's environment (sandbox.env).
-func (sc *scenario) archiveCommand(c *cluster) string {
-	cmd := fmt.Sprintf("%s %s --endpoint-url %s %s pg %%p", sc.s.tool("barman-cloud-wal-archive"), sc.v.flag, sc.endpoint, sc.url)
-	return logCalls(cmd, filepath.Join(c.dir, "archive-calls"))
+// credentials come from the server's environment (Sandbox.AddEnv).
+func (sc *scenario) archiveCommand(c *pgtest.Cluster) string {
+	cmd := fmt.Sprintf("%s %s --endpoint-url %s %s pg %%p", sc.s.Tool("barman-cloud-wal-archive"), sc.v.flag, sc.endpoint, sc.url)
+	return logCalls(cmd, filepath.Join(c.Dir, "archive-calls"))
 }
 
-func (sc *scenario) restoreCommand(c *cluster) string {
-	cmd := fmt.Sprintf("%s --endpoint-url %s %s pg %%f %%p", sc.s.tool("barman-cloud-wal-restore"), sc.endpoint, sc.url)
-	return logCalls(cmd, filepath.Join(c.dir, "restore-calls"))
+func (sc *scenario) restoreCommand(c *pgtest.Cluster) string {
+	cmd := fmt.Sprintf("%s --endpoint-url %s %s pg %%f %%p", sc.s.Tool("barman-cloud-wal-restore"), sc.endpoint, sc.url)
+	return logCalls(cmd, filepath.Join(c.Dir, "restore-calls"))
 }
 
 func (sc *scenario) list() archive {
@@ -262,13 +273,13 @@ func (sc *scenario) list() archive {
 }
 
 // insert writes batch b: rowsPerBatch rows whose ids no other batch uses.
-func (sc *scenario) insert(c *cluster, b int) {
-	c.query(fmt.Sprintf("insert into t select g, %d from generate_series(%d, %d) g", b, (b-1)*rowsPerBatch+1, b*rowsPerBatch))
+func (sc *scenario) insert(c *pgtest.Cluster, b int) {
+	c.Psql(fmt.Sprintf("insert into t select g, %d from generate_series(%d, %d) g", b, (b-1)*rowsPerBatch+1, b*rowsPerBatch))
 }
 
 // checkRows checks that table t holds exactly the given batches: row
 // count, sum of ids and the batch numbers.
-func (sc *scenario) checkRows(c *cluster, batches ...int) {
+func (sc *scenario) checkRows(c *pgtest.Cluster, batches ...int) {
 	sc.t.Helper()
 	var n, sum int
 	var names []string
@@ -280,29 +291,29 @@ func (sc *scenario) checkRows(c *cluster, batches ...int) {
 		names = append(names, fmt.Sprint(b))
 	}
 	want := fmt.Sprintf("%d|%d|%s", n, sum, strings.Join(names, ","))
-	got := c.query("select count(*), coalesce(sum(id), 0), " +
+	got := c.Psql("select count(*), coalesce(sum(id), 0), " +
 		"coalesce((select string_agg(b::text, ',' order by b) from (select distinct batch b from t) d), '') from t")
 	if got != want {
-		sc.t.Fatalf("%s: rows (count|sum of ids|batches) = %s, want %s", c.name, got, want)
+		sc.t.Fatalf("%s: rows (count|sum of ids|batches) = %s, want %s", c.Name, got, want)
 	}
 }
 
 // checkArchiveCalls checks that every archive_command run of c succeeded
 // and that the archive holds what it archived; it returns the names.
-func (sc *scenario) checkArchiveCalls(c *cluster, a archive) []string {
+func (sc *scenario) checkArchiveCalls(c *pgtest.Cluster, a archive) []string {
 	sc.t.Helper()
-	calls := readCalls(sc.t, filepath.Join(c.dir, "archive-calls"))
+	calls := readCalls(sc.t, filepath.Join(c.Dir, "archive-calls"))
 	if len(calls) == 0 {
-		sc.t.Fatalf("%s: archive_command never ran", c.name)
+		sc.t.Fatalf("%s: archive_command never ran", c.Name)
 	}
 	var names []string
 	for _, cl := range calls {
 		names = append(names, cl.wal)
 		if cl.code != 0 {
-			sc.t.Errorf("%s: archive_command for %s: exit %d", c.name, cl.wal, cl.code)
+			sc.t.Errorf("%s: archive_command for %s: exit %d", c.Name, cl.wal, cl.code)
 		}
 		if !a.has(cl.wal) {
-			sc.t.Errorf("%s: %s was archived (exit %d) but is not in the archive:\n%s", c.name, cl.wal, cl.code, a)
+			sc.t.Errorf("%s: %s was archived (exit %d) but is not in the archive:\n%s", c.Name, cl.wal, cl.code, a)
 		}
 	}
 	return names
@@ -313,26 +324,26 @@ func (sc *scenario) checkArchiveCalls(c *cluster, a archive) []string {
 // either restored a WAL the archive has (exit 0, and the server logged
 // it), or reported one it lacks as not found (exit 1: PostgreSQL probes
 // for history files and the segment after the last); nothing else.
-func (sc *scenario) checkRestoreCalls(c *cluster, a archive, required []string) {
+func (sc *scenario) checkRestoreCalls(c *pgtest.Cluster, a archive, required []string) {
 	sc.t.Helper()
-	calls := readCalls(sc.t, filepath.Join(c.dir, "restore-calls"))
-	log := c.serverLog()
+	calls := readCalls(sc.t, filepath.Join(c.Dir, "restore-calls"))
+	log := c.ServerLog()
 	restored := map[string]bool{}
 	for _, cl := range calls {
 		switch {
 		case cl.code == 0 && a.serves(cl.wal):
 			restored[cl.wal] = true
 			if !strings.Contains(log, fmt.Sprintf("restored log file %q from archive", cl.wal)) {
-				sc.t.Errorf("%s: restore_command restored %s, but the server did not log it", c.name, cl.wal)
+				sc.t.Errorf("%s: restore_command restored %s, but the server did not log it", c.Name, cl.wal)
 			}
 		case cl.code == 1 && !a.serves(cl.wal):
 		default:
-			sc.t.Errorf("%s: restore_command for %s: exit %d, with the WAL in the archive: %v", c.name, cl.wal, cl.code, a.serves(cl.wal))
+			sc.t.Errorf("%s: restore_command for %s: exit %d, with the WAL in the archive: %v", c.Name, cl.wal, cl.code, a.serves(cl.wal))
 		}
 	}
 	for _, w := range required {
 		if !restored[w] {
-			sc.t.Errorf("%s: %s was not restored through restore_command; runs: %v", c.name, w, calls)
+			sc.t.Errorf("%s: %s was not restored through restore_command; runs: %v", c.Name, w, calls)
 		}
 	}
 	if sc.t.Failed() {
@@ -351,18 +362,29 @@ func (sc *scenario) backupStart(dir string) uint64 {
 	if m == nil {
 		sc.t.Fatalf("no START WAL LOCATION in backup_label:\n%s", b)
 	}
-	lsn, err := parseLSN(string(m[1]))
+	lsn, err := wal.ParseLSN(string(m[1]))
 	if err != nil {
 		sc.t.Fatal(err)
 	}
-	return lsn / sc.segSize
+	return uint64(lsn) / sc.segSize
+}
+
+// walName is the name of the segment holding WAL location lsn on timeline
+// tli.
+func (sc *scenario) walName(tli uint32, lsn uint64) string {
+	sc.t.Helper()
+	name, _, err := wal.LSN(lsn).FileNameOffset(tli, int64(sc.segSize))
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+	return name
 }
 
 // segments are the names of segments from..to (included) of timeline tli.
 func (sc *scenario) segments(tli uint32, from, to uint64) []string {
 	var names []string
 	for n := from; n <= to; n++ {
-		names = append(names, walName(tli, n*sc.segSize, sc.segSize))
+		names = append(names, sc.walName(tli, n*sc.segSize))
 	}
 	return names
 }
@@ -386,11 +408,11 @@ func (sc *scenario) switchPoint() uint64 {
 	if len(f) < 2 || f[0] != "1" || !strings.Contains(string(h), "target") {
 		sc.t.Fatalf("00000002.history:\n%s", h)
 	}
-	lsn, err := parseLSN(f[1])
+	lsn, err := wal.ParseLSN(f[1])
 	if err != nil {
 		sc.t.Fatal(err)
 	}
-	return lsn
+	return uint64(lsn)
 }
 
 // restore fetches a WAL file with barman-cloud-wal-restore and returns its
