@@ -13,7 +13,6 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"gocloud.dev/gcerrors"
-
 )
 
 // s3Answer is the error the S3 client returns for an HTTP answer with
