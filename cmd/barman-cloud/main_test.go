@@ -217,7 +217,7 @@ func TestEveryTool(t *testing.T) {
 				}
 				out, errOut, code := run(t, append(argv, "--help")...)
 				usage, _, _ := strings.Cut(out, "\n\n")
-				if want := "usage: " + name + " [OPTIONS] " + tool.ArgsUsage; code != 0 || strings.Join(strings.Fields(usage), " ") != want || errOut != "" {
+				if want := "usage: " + name + " [OPTIONS] " + tool.ArgsUsage(); code != 0 || strings.Join(strings.Fields(usage), " ") != want || errOut != "" {
 					t.Errorf("%s --help: exit %d, stderr %q, want usage %q, stdout:\n%s", name, code, errOut, want, out)
 				}
 				if !strings.Contains(out, "\noptions:\n") || strings.Contains(out, "(default: false)") {

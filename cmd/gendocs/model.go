@@ -114,12 +114,11 @@ func groupOptions(flags []cli.Flag) []group {
 	return groups
 }
 
-// parsePositionals reads a tool's ArgsUsage: "SRC DEST [WAL_PATH]".
-func parsePositionals(argsUsage string) []positional {
+// positionals are a tool's positional arguments as the synopsis shows them.
+func positionals(t *cloudcli.Tool) []positional {
 	var ps []positional
-	for _, a := range strings.Fields(argsUsage) {
-		p := positional{name: strings.TrimSuffix(strings.Trim(a, "[]"), "..."), optional: strings.HasPrefix(a, "[")}
-		ps = append(ps, p)
+	for _, a := range t.Args {
+		ps = append(ps, positional{name: a.Metavar(), optional: a.Optional})
 	}
 	return ps
 }
@@ -133,8 +132,8 @@ func toolCommand(t *cloudcli.Tool) command {
 		usage:       t.Usage,
 		description: t.Description,
 		groups:      groupOptions(app.Flags),
-		positionals: parsePositionals(t.ArgsUsage),
-		exclusive:   t.Exclusive,
+		positionals: positionals(t),
+		exclusive:   t.Command().Exclusive,
 	}
 }
 

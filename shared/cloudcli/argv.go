@@ -1,6 +1,7 @@
 package cloudcli
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -17,6 +18,7 @@ type spec struct {
 	takesValue bool
 	nargs      bool
 	choices    []string // the only values accepted, if any
+	setter     setter   // converts and stores its values, if it has any
 }
 
 type specTable struct {
@@ -33,6 +35,7 @@ func newSpecTable(flags []cli.Flag) *specTable {
 	for _, f := range flags {
 		o := DescribeFlag(f)
 		s := &spec{name: o.Name, strings: o.Strings, choices: o.Choices}
+		s.setter, _ = f.(setter)
 		if v, ok := f.(cli.DocGenerationFlag); ok {
 			s.takesValue = v.TakesValue()
 		}
@@ -116,6 +119,36 @@ type normalized struct {
 	positionals []string
 	help        bool // --help was given: show help, ignore the rest
 	version     bool // -V/--version was given: show the version, ignore the rest
+	// values are the option values as typed, in order, for setValues; a
+	// nargs option's values follow a groupStart value.
+	values []optValue
+}
+
+// optValue is one value given to an option.
+type optValue struct {
+	s *spec
+	v string
+}
+
+// setValues converts and stores the option values, in the order they were
+// typed, as argparse does: its first bad value is the error, worded as
+// argparse's "argument -e/--encryption: invalid choice: …". A conversion
+// that returns a usage error of its own (Barman's wording for --tags) is
+// reported as it is.
+func (n *normalized) setValues(t *specTable) error {
+	for _, v := range n.values {
+		if v.s.setter == nil {
+			continue
+		}
+		if err := v.s.setter.set(v.v); err != nil {
+			var ue *usageError
+			if errors.As(err, &ue) {
+				return err
+			}
+			return usageErrorf("argument %s: %v", t.display(v.s.name), err)
+		}
+	}
+	return nil
 }
 
 // normalize rewrites args (without the program name) into urfave's
@@ -200,6 +233,10 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 					nargsOrder = append(nargsOrder, s.name)
 				}
 				nargs[s.name] = values
+				n.values = append(n.values, optValue{s, groupStart})
+				for _, v := range values {
+					n.values = append(n.values, optValue{s, v})
+				}
 				continue
 			case s.takesValue:
 				v, err := value(s, attached, hasAttached, &i)
@@ -249,6 +286,7 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 			}
 			if s.takesValue {
 				opts = append(opts, "--"+s.name+"="+vals[k])
+				n.values = append(n.values, optValue{s, vals[k]})
 			} else {
 				opts = append(opts, "--"+s.name)
 			}
@@ -265,15 +303,6 @@ func normalize(t *specTable, args []string, exclusive [][]string) (*normalized, 
 	}
 	n.args = append(append(opts, "--"), n.positionals...)
 	return n, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // usageError is a command-line error, reported as argparse reports them:

@@ -12,22 +12,49 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 )
 
-// testFlags has one option of every kind the tools use, named as in
-// barman-cloud-wal-archive, after the common ones.
-func testFlags() []cli.Flag {
-	return append(commonFlags(),
-		&cli.BoolFlag{Name: "gzip", Aliases: []string{"z"}, Usage: "gzip it"},
-		&cli.BoolFlag{Name: "bzip2", Aliases: []string{"j"}, Usage: "bzip2 it"},
-		&cli.BoolFlag{Name: "xz", Usage: "xz it"},
-		&cli.StringFlag{Name: "compression-level", Usage: "the `LEVEL`"},
-		NewNargsFlag("tags", "tags as `KEY,VALUE ...`", ""),
-		NewListFlag("tag", "a tag as `KEY,VALUE`", ""),
-		NewNargsFlag("history-tags", "history tags as `KEY,VALUE ...`", ""),
-		NewListFlag("history-tag", "a history tag as `KEY,VALUE`", ""),
-		&cli.StringFlag{Name: "encryption", Aliases: []string{"e"}, Usage: "encryption `{AES256,aws:kms}`", Category: CategoryS3},
-		&cli.StringFlag{Name: "encryption-scope", Usage: "scope `NAME`", Category: CategoryAzure},
-		&cli.StringFlag{Name: "max-concurrency", Usage: "`NUMBER` of blocks", Category: CategoryAzure},
-	)
+// fakeOptions has one option of every kind the tools use, named as in
+// barman-cloud-wal-archive, and records what it was given.
+type fakeOptions struct {
+	gzip, bzip2, xz bool
+	level           string
+	tags, tag       []string
+	tagsSet         bool
+	historyTags     []string
+	historyTag      []string
+	encryption      string
+	scope           string
+	concurrency     int64
+}
+
+func (o *fakeOptions) flags() []cli.Flag {
+	appendTo := func(dst *[]string) func(string) error {
+		return func(v string) error { *dst = append(*dst, v); return nil }
+	}
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "gzip", Aliases: []string{"z"}, Usage: "gzip it", Destination: &o.gzip},
+		&cli.BoolFlag{Name: "bzip2", Aliases: []string{"j"}, Usage: "bzip2 it", Destination: &o.bzip2},
+		&cli.BoolFlag{Name: "xz", Usage: "xz it", Destination: &o.xz},
+		&ValueFlag{StringFlag: cli.StringFlag{Name: "compression-level", Usage: "the `LEVEL`"}, Set: SetString(&o.level)},
+		NewNargsFlag("tags", "tags as `KEY,VALUE ...`", "", func() { o.tags, o.tagsSet = nil, true }, appendTo(&o.tags)),
+		NewListFlag("tag", "a tag as `KEY,VALUE`", "", appendTo(&o.tag)),
+		NewNargsFlag("history-tags", "history tags as `KEY,VALUE ...`", "", func() { o.historyTags = nil }, appendTo(&o.historyTags)),
+		NewListFlag("history-tag", "a history tag as `KEY,VALUE`", "", appendTo(&o.historyTag)),
+		&ValueFlag{StringFlag: cli.StringFlag{Name: "encryption", Aliases: []string{"e"}, Usage: "encryption", Category: CategoryS3},
+			Choices: []string{"AES256", "aws:kms"}, Set: SetString(&o.encryption)},
+		&ValueFlag{StringFlag: cli.StringFlag{Name: "encryption-scope", Usage: "scope `NAME`", Category: CategoryAzure}, Set: SetString(&o.scope)},
+		&ValueFlag{StringFlag: cli.StringFlag{Name: "max-concurrency", Usage: "`NUMBER` of blocks", Category: CategoryAzure}, Set: SetPositive(&o.concurrency)},
+	}
+}
+
+// testFlags are the common options and fakeOptions', as a tool has them.
+func testFlags() []cli.Flag { return append(commonFlags(), (&fakeOptions{}).flags()...) }
+
+// fakeCommand is a tool command with fakeOptions that calls run.
+func fakeCommand(run func(*Run, *fakeOptions) error) func() Command {
+	return func() Command {
+		o := &fakeOptions{}
+		return Command{Flags: o.flags(), Exclusive: testExclusive[1:], Run: func(r *Run) error { return run(r, o) }}
+	}
 }
 
 var testExclusive = [][]string{
@@ -156,8 +183,8 @@ func TestNormalize(t *testing.T) {
 				if !errors.As(err, &ue) || ue.msg != tt.err {
 					t.Fatalf("error = %v, want usage error %q", err, tt.err)
 				}
-				if exitcode.Of(err) != exitcode.Usage {
-					t.Errorf("exit status %d, want %d", exitcode.Of(err), exitcode.Usage)
+				if StatusOf(err) != exitcode.Usage {
+					t.Errorf("exit status %d, want %d", StatusOf(err), exitcode.Usage)
 				}
 				return
 			}
@@ -199,19 +226,18 @@ func TestIsOption(t *testing.T) {
 // canonical arguments reach the tool as argparse would have parsed them.
 func recorder(got *map[string]any) *Tool {
 	return &Tool{
-		Name: "fake", Usage: "record", ArgsUsage: "URL [X...]",
-		Flags:     func() []cli.Flag { return testFlags()[len(commonFlags()):] },
-		Exclusive: testExclusive[1:],
-		Run: func(r *Run) error {
+		Name: "fake", Usage: "record",
+		Args: []Arg{{Name: "url"}, {Name: "x", Optional: true}, {Name: "y", Optional: true}},
+		Command: fakeCommand(func(r *Run, o *fakeOptions) error {
 			*got = map[string]any{
 				"args": r.Args, "verbosity": r.Common.Verbosity, "test": r.Common.Test,
-				"profile": r.Common.AWSProfile, "gzip": r.Bool("gzip"),
-				"tags": r.Strings("tags"), "tags set": r.IsSet("tags"), "tag": r.Strings("tag"),
-				"level": r.String("compression-level"), "credential": r.Common.AzureCredential,
+				"profile": r.Common.AWSProfile, "gzip": o.gzip,
+				"tags": o.tags, "tags set": o.tagsSet, "tag": o.tag,
+				"level": o.level, "credential": r.Common.AzureCredential,
 				"read timeout": r.Common.ReadTimeout, "max time": r.Common.MaxTime,
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -220,7 +246,7 @@ func TestParsedValues(t *testing.T) {
 		argv []string
 		want map[string]any // the recorded values to check
 	}{
-		{[]string{"-vvv", "u"}, map[string]any{"verbosity": 3, "args": []string{"u"}}},
+		{[]string{"-vvv", "u"}, map[string]any{"verbosity": 3, "args": []string{"u", "", ""}}},
 		{[]string{"-qq", "u"}, map[string]any{"verbosity": -2}},
 		{[]string{"u"}, map[string]any{"verbosity": 0, "test": false, "gzip": false, "tags set": false}},
 		{[]string{"-zvt", "u", "x", "y"}, map[string]any{"gzip": true, "verbosity": 1, "test": true, "args": []string{"u", "x", "y"}}},
@@ -234,7 +260,7 @@ func TestParsedValues(t *testing.T) {
 		{[]string{"--comp", "-5", "u"}, map[string]any{"level": "-5"}},
 		{[]string{"--profile", "a", "-Pb", "u"}, map[string]any{"profile": "b"}},
 		{[]string{"--default", "default", "u"}, map[string]any{"credential": "default"}},
-		{[]string{"--", "-z", "u"}, map[string]any{"gzip": false, "args": []string{"-z", "u"}}},
+		{[]string{"--", "-z", "u"}, map[string]any{"gzip": false, "args": []string{"-z", "u", ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.argv, " "), func(t *testing.T) {

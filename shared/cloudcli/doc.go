@@ -7,7 +7,7 @@
 // # Adding a tool
 //
 // A tool is a package under tools/ that exports a *Tool. Listing it in
-// cmd/barman-cloud/main.go makes it available both as the symlink
+// tools/all makes it available both as the symlink
 // barman-cloud-<Name> and as the subcommand "barman-cloud <Name>"; the
 // docs generator picks it up from the same list.
 //

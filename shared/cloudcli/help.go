@@ -33,8 +33,8 @@ type Option struct {
 // DescribeFlag reads an option from its definition. The value placeholder
 // follows urfave's convention, the first `backquoted` word of the usage
 // text; without one it is the option's name in capitals, as argparse's
-// default metavar. A placeholder written "{a,b,c}" lists the only values
-// the option accepts; the help text then leaves them to the invocation.
+// default metavar. An option with choices (ValueFlag.Choices) shows them
+// as its placeholder, "{a,b,c}", as argparse does.
 func DescribeFlag(f cli.Flag) Option {
 	names := f.Names()
 	o := Option{Name: names[0]}
@@ -55,6 +55,8 @@ func DescribeFlag(f cli.Flag) Option {
 		o.Repeat = true
 	case *NargsFlag:
 		o.Nargs, o.Repeat = true, true
+	case *ValueFlag:
+		o.Choices = f.Choices
 	}
 	var usage string
 	takesValue := false
@@ -71,13 +73,11 @@ func DescribeFlag(f cli.Flag) Option {
 		return o
 	}
 	o.Metavar = placeholder
-	if o.Metavar == "" {
+	switch {
+	case len(o.Choices) > 0:
+		o.Metavar = "{" + strings.Join(o.Choices, ",") + "}"
+	case o.Metavar == "":
 		o.Metavar = strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
-	}
-	if strings.HasPrefix(o.Metavar, "{") && strings.HasSuffix(o.Metavar, "}") {
-		o.Choices = strings.Split(o.Metavar[1:len(o.Metavar)-1], ",")
-		i := strings.Index(text, placeholder)
-		o.Text = strings.TrimRight(text[:i], ": ") + text[i+len(placeholder):]
 	}
 	if d, ok := f.(cli.DocGenerationFlag); ok && d.GetDefaultText() != "" {
 		o.Text += " (default: " + d.GetDefaultText() + ")"
@@ -147,7 +147,7 @@ func (o Option) invocation() string {
 // statuses. helpName is how the usage line names the program.
 func WriteHelp(w io.Writer, t *Tool, helpName string) error {
 	var b strings.Builder
-	b.WriteString(wrapIndent("usage: "+helpName+" [OPTIONS] "+t.ArgsUsage, helpWidth, len("usage: ")))
+	b.WriteString(wrapIndent("usage: "+helpName+" [OPTIONS] "+t.ArgsUsage(), helpWidth, len("usage: ")))
 	b.WriteString("\n")
 	for _, p := range append([]string{t.Usage}, paragraphs(t.Description)...) {
 		b.WriteString("\n" + wrap(p, helpWidth) + "\n")
@@ -155,11 +155,10 @@ func WriteHelp(w io.Writer, t *Tool, helpName string) error {
 
 	var rows []row
 	var positionals []row
-	for _, a := range strings.Fields(t.ArgsUsage) {
-		a = strings.TrimSuffix(strings.Trim(a, "[]"), "...")
-		positionals = append(positionals, row{left: a})
+	for _, a := range t.Args {
+		positionals = append(positionals, row{left: a.Metavar()})
 	}
-	groups := GroupOptions(append(commonFlags(), t.Flags()...))
+	groups := GroupOptions(t.Flags())
 	for _, g := range groups {
 		rows = append(rows, optionRows(g.Options)...)
 	}

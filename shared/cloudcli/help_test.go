@@ -12,12 +12,12 @@ func helpTool() *Tool {
 	return &Tool{
 		Name:        "fake",
 		Usage:       "do fake things",
-		ArgsUsage:   "URL SERVER [FILE] [MORE...]",
+		Args:        []Arg{{Name: "url"}, {Name: "server"}, {Name: "file", Optional: true}, {Name: "more", Optional: true}},
 		Description: "First paragraph, long enough to need wrapping at eighty columns because it goes on and on about nothing in particular.\n\nSecond paragraph with a long word https://example.com/a/very/long/path/that/cannot/be/broken/anywhere/at/all/really in it.",
-		Flags: func() []cli.Flag {
-			return append(testFlags()[len(commonFlags()):],
+		Command: func() Command {
+			return Command{Flags: append((&fakeOptions{}).flags(),
 				&cli.StringFlag{Name: "hidden", Hidden: true, Usage: "not shown"},
-				&cli.StringFlag{Name: "kms-key-name", Usage: "the key `NAME`", Category: CategoryGCS})
+				&cli.StringFlag{Name: "kms-key-name", Usage: "the key `NAME`", Category: CategoryGCS})}
 		},
 		ExitStatus: []ExitStatus{{0, "fine"}, {3, "a bad command line, with a meaning long enough to be wrapped onto a second line of the help"}},
 	}
@@ -31,7 +31,7 @@ func TestWriteHelp(t *testing.T) {
 	help := b.String()
 	lines := strings.Split(help, "\n")
 
-	if want := "usage: barman-cloud fake [OPTIONS] URL SERVER [FILE] [MORE...]"; lines[0] != want {
+	if want := "usage: barman-cloud fake [OPTIONS] URL SERVER [FILE] [MORE]"; lines[0] != want {
 		t.Errorf("first line %q, want %q", lines[0], want)
 	}
 	for _, want := range []string{
@@ -72,7 +72,7 @@ func TestWriteHelp(t *testing.T) {
 
 	// Every option of the tool is there, in declaration order.
 	last := -1
-	for _, f := range append(commonFlags(), helpTool().Flags()...) {
+	for _, f := range helpTool().Flags() {
 		if f.Names()[0] == "hidden" {
 			continue
 		}
@@ -106,10 +106,10 @@ func TestDescribe(t *testing.T) {
 		{&cli.BoolFlag{Name: "gzip", Aliases: []string{"z"}, Usage: "gzip it"}, "-z, --gzip", nil, "gzip it"},
 		{&cli.StringFlag{Name: "aws-profile", Aliases: []string{"P", "profile"}, Usage: "a profile"}, "-P, --aws-profile, --profile AWS_PROFILE", nil, "a profile"},
 		{&cli.StringFlag{Name: "read-timeout", Usage: "the time in `SECONDS` until"}, "--read-timeout SECONDS", nil, "the time in SECONDS until"},
-		{&cli.StringFlag{Name: "e", Aliases: []string{"encryption"}, Usage: "how: `{A,b:c}`; more"}, "-e, --encryption {A,b:c}", []string{"A", "b:c"}, "how; more"},
-		{&cli.StringFlag{Name: "mode", Usage: "`{x,y}` mode", DefaultText: "x"}, "--mode {x,y}", []string{"x", "y"}, " mode (default: x)"},
-		{NewNargsFlag("tags", "tags `K,V ...`", ""), "--tags [K,V ...]", nil, "tags K,V ..."},
-		{NewListFlag("tag", "a tag", ""), "--tag TAG", nil, "a tag"},
+		{&ValueFlag{StringFlag: cli.StringFlag{Name: "e", Aliases: []string{"encryption"}, Usage: "how; more"}, Choices: []string{"A", "b:c"}}, "-e, --encryption {A,b:c}", []string{"A", "b:c"}, "how; more"},
+		{&ValueFlag{StringFlag: cli.StringFlag{Name: "mode", Usage: "mode", DefaultText: "x"}, Choices: []string{"x", "y"}}, "--mode {x,y}", []string{"x", "y"}, "mode (default: x)"},
+		{NewNargsFlag("tags", "tags `K,V ...`", "", nil, nil), "--tags [K,V ...]", nil, "tags K,V ..."},
+		{NewListFlag("tag", "a tag", "", nil), "--tag TAG", nil, "a tag"},
 		{&cli.StringFlag{Name: "odd", Usage: "one `backquote"}, "--odd ODD", nil, "one `backquote"},
 	}
 	for _, tt := range tests {

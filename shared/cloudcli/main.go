@@ -20,6 +20,7 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/secret"
+	"github.com/barmancloud/barman-cloud/shared/storage"
 )
 
 // MultiCall is the name of the multi-call binary.
@@ -93,19 +94,20 @@ func redacted(env Env) Env {
 
 // App is the urfave/cli application of a tool, for help, documentation and
 // completion generators. helpName is how the usage line names the program.
-func (t *Tool) App(helpName string) *cli.App {
+func (t *Tool) App(helpName string) *cli.App { return t.app(helpName, t.Flags()) }
+
+func (t *Tool) app(helpName string, flags []cli.Flag) *cli.App {
 	return &cli.App{
-		Name:                  t.Prog(),
-		HelpName:              helpName,
-		Usage:                 t.Usage,
-		ArgsUsage:             t.ArgsUsage,
-		UsageText:             helpName + " [OPTIONS] " + t.ArgsUsage,
-		Description:           t.Description,
-		Flags:                 append(commonFlags(), t.Flags()...),
-		HideHelp:              true, // ours has no -h, as Barman's
-		HideVersion:           true, // ours is -V, not -v
-		CustomAppHelpTemplate: toolHelpTemplate,
-		ExitErrHandler:        func(*cli.Context, error) {},
+		Name:           t.Prog(),
+		HelpName:       helpName,
+		Usage:          t.Usage,
+		ArgsUsage:      t.ArgsUsage(),
+		UsageText:      helpName + " [OPTIONS] " + t.ArgsUsage(),
+		Description:    t.Description,
+		Flags:          flags,
+		HideHelp:       true, // ours has no -h, as Barman's
+		HideVersion:    true, // ours is -V, not -v
+		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageErrorf("%v", err)
 		},
@@ -113,14 +115,17 @@ func (t *Tool) App(helpName string) *cli.App {
 }
 
 func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []string) int {
-	app := t.App(helpName)
+	var common Common
+	cmd := t.Command()
+	flags := append(common.flags(), cmd.Flags...)
+	app := t.app(helpName, flags)
 	app.Writer, app.ErrWriter = env.Stdout, env.Stderr
-	specs := newSpecTable(app.Flags)
+	specs := newSpecTable(flags)
 	if len(args) > 0 && args[len(args)-1] == completionFlag {
 		complete(env.Stdout, specs, args[:len(args)-1])
 		return exitcode.OK
 	}
-	exclusive := append([][]string{{"verbose", "quiet"}}, t.Exclusive...)
+	exclusive := append([][]string{{"verbose", "quiet"}}, cmd.Exclusive...)
 	n, err := normalize(specs, args, exclusive)
 	if err != nil {
 		return report(env, t.Prog(), nil, err)
@@ -132,15 +137,18 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 	case n.help:
 		return report(env, t.Prog(), nil, WriteHelp(env.Stdout, t, helpName))
 	}
+	if err := n.setValues(specs); err != nil {
+		return report(env, t.Prog(), nil, err)
+	}
+	positionals, err := checkArgs(t.Args, n.positionals)
+	if err != nil {
+		return report(env, t.Prog(), nil, err)
+	}
 	var log *zerolog.Logger
 	app.Action = func(c *cli.Context) error {
-		r := &Run{Ctx: c.Context, Prog: t.Prog(), Args: n.positionals, Stdout: env.Stdout, Stderr: env.Stderr,
-			LookupEnv: env.LookupEnv, c: c, specs: specs}
-		common, err := parseCommon(r)
-		if err != nil {
-			return err
-		}
-		r.Common = common
+		common.Verbosity = c.Count("verbose") - c.Count("quiet")
+		r := &Run{Ctx: c.Context, Prog: t.Prog(), Args: positionals, Common: common, Stdout: env.Stdout, Stderr: env.Stderr,
+			LookupEnv: env.LookupEnv}
 		if common.MaxTime > 0 {
 			ctx, cancel := retry.WithTimeLimit(r.Ctx, common.MaxTime, "--max-time")
 			defer cancel()
@@ -148,7 +156,7 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 		}
 		r.Log = NewLogger(env.Stderr, common.Verbosity)
 		log = &r.Log
-		err = runRecovered(t, r)
+		err := runRecovered(cmd, r)
 		if err != nil && errors.Is(r.Ctx.Err(), context.Canceled) && context.Cause(r.Ctx) != context.Canceled {
 			// SIGTERM or SIGINT: the error says "context canceled"; say why.
 			err = fmt.Errorf("%w (interrupted: %v)", err, context.Cause(r.Ctx))
@@ -163,19 +171,21 @@ func runTool(ctx context.Context, env Env, t *Tool, helpName string, args []stri
 // itself Go exits with status 2 after a panic, which here means "the
 // storage could not be reached, try again later", and prints a stack
 // trace where PostgreSQL's log expects one line.
-func runRecovered(t *Tool, r *Run) (err error) {
+func runRecovered(cmd Command, r *Run) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.Log.Debug().Msgf("panic: %v; %s", p, debug.Stack())
 			err = exitcode.Wrap(exitcode.General, fmt.Errorf("internal error, please report it as a bug: %v", p))
 		}
 	}()
-	return t.Run(r)
+	return cmd.Run(r)
 }
 
 // report prints err the way its kind is reported and returns the exit
-// status: usage errors as argparse prints them, other errors as an ERROR
-// log line, unless the tool has already reported them.
+// status: usage errors as argparse prints them, other errors as one ERROR
+// log line, unless the tool has already reported them. The line names
+// the cause in an operator's words; with -v, an INFO line after it gives
+// the provider's own error (request ids, the operation, the status).
 func report(env Env, prog string, log *zerolog.Logger, err error) int {
 	if err == nil {
 		return exitcode.OK
@@ -186,13 +196,17 @@ func report(env Env, prog string, log *zerolog.Logger, err error) int {
 		fmt.Fprintf(env.Stderr, "%s: error: %s\n", prog, oneLine(ue.msg))
 		return exitcode.Usage
 	case exitcode.IsReported(err):
-	case log != nil:
-		log.Error().Msg(oneLine(err.Error()))
 	default:
-		l := NewLogger(env.Stderr, 0)
-		l.Error().Msg(oneLine(err.Error()))
+		if log == nil {
+			l := NewLogger(env.Stderr, 0)
+			log = &l
+		}
+		log.Error().Msg(oneLine(err.Error()))
+		if d := storage.Detail(err); d != "" {
+			log.Info().Msg("the storage's error: " + oneLine(d))
+		}
 	}
-	return exitcode.Of(err)
+	return StatusOf(err)
 }
 
 // oneLine keeps an error message on one line: provider SDKs put request
@@ -208,20 +222,19 @@ func oneLine(s string) string {
 // MultiApp is the urfave/cli application of the multi-call binary itself.
 func MultiApp(tools []*Tool) *cli.App {
 	app := &cli.App{
-		Name:                  MultiCall,
-		HelpName:              MultiCall,
-		Usage:                 multiUsage,
-		UsageText:             MultiCall + " TOOL [OPTIONS] ARGS...\n" + "barman-cloud-TOOL [OPTIONS] ARGS...   (through a symlink named after the tool)",
-		Description:           multiDescription,
-		Flags:                 []cli.Flag{versionFlag(), helpFlag()},
-		HideHelp:              true,
-		HideHelpCommand:       true,
-		HideVersion:           true,
-		CustomAppHelpTemplate: multiHelpTemplate,
-		ExitErrHandler:        func(*cli.Context, error) {},
+		Name:            MultiCall,
+		HelpName:        MultiCall,
+		Usage:           multiUsage,
+		UsageText:       MultiCall + " TOOL [OPTIONS] ARGS...\n" + "barman-cloud-TOOL [OPTIONS] ARGS...   (through a symlink named after the tool)",
+		Description:     multiDescription,
+		Flags:           []cli.Flag{versionFlag(), helpFlag()},
+		HideHelp:        true,
+		HideHelpCommand: true,
+		HideVersion:     true,
+		ExitErrHandler:  func(*cli.Context, error) {},
 	}
 	for _, t := range tools {
-		app.Commands = append(app.Commands, &cli.Command{Name: t.Name, Usage: t.Usage, ArgsUsage: t.ArgsUsage})
+		app.Commands = append(app.Commands, &cli.Command{Name: t.Name, Usage: t.Usage, ArgsUsage: t.ArgsUsage()})
 	}
 	return app
 }
@@ -296,24 +309,3 @@ const multiUsage = "Barman's barman-cloud-* PostgreSQL WAL tools in one static b
 const multiDescription = `One static binary that does what Barman's Python barman-cloud-* tools do, with the same options, exit statuses and object layout, so that a bucket written by either is read by the other.
 
 Run a tool as "barman-cloud TOOL ..." or through a symlink named barman-cloud-TOOL (for example barman-cloud-wal-archive) pointing at this binary; "barman-cloud TOOL --help" shows the tool's options.`
-
-var toolHelpTemplate = `usage: {{.UsageText}}
-
-{{.Usage}}{{if .Description}}
-
-{{wrap .Description 0}}{{end}}{{if .VisibleFlagCategories}}
-
-options:{{template "visibleFlagCategoryTemplate" .}}{{end}}
-`
-
-var multiHelpTemplate = `usage: {{wrap .UsageText 7}}
-
-{{.Usage}}
-
-{{wrap .Description 0}}
-
-tools:{{range .VisibleCommands}}
-   {{printf "%-20s" .Name}} {{.Usage}}{{end}}
-
-options:{{template "visibleFlagTemplate" .}}
-`

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/storage"
 )
 
 func TestReport(t *testing.T) {
@@ -87,7 +86,7 @@ func TestComplete(t *testing.T) {
 }
 
 func TestExecuteCompletion(t *testing.T) {
-	tool := &Tool{Name: "fake", Flags: func() []cli.Flag { return testFlags()[len(commonFlags()):] }, Run: func(*Run) error { return errors.New("ran") }}
+	tool := &Tool{Name: "fake", Command: fakeCommand(func(*Run, *fakeOptions) error { return errors.New("ran") })}
 	tests := []struct {
 		argv []string
 		want string
@@ -109,8 +108,7 @@ func TestExecuteCompletion(t *testing.T) {
 func TestExecuteDispatch(t *testing.T) {
 	var ran []string
 	tool := func(name string) *Tool {
-		return &Tool{Name: name, Usage: name + " things", ArgsUsage: "X", Flags: func() []cli.Flag { return nil },
-			Run: func(r *Run) error { ran = append(ran, r.Prog+" "+strings.Join(r.Args, " ")); return nil }}
+		return simpleTool(name, []Arg{{Name: "x", Optional: true}}, func(r *Run) error { ran = append(ran, r.Prog+" "+strings.Join(r.Args, " ")); return nil })
 	}
 	tools := []*Tool{tool("one"), tool("two")}
 	tests := []struct {
@@ -146,8 +144,7 @@ func TestExecuteDispatch(t *testing.T) {
 // TestExecutePanic: a panic in a tool is one ERROR line and exit 4, not
 // Go's stack trace and exit 2 ("storage unreachable").
 func TestExecutePanic(t *testing.T) {
-	tool := &Tool{Name: "boom", Usage: "panics", ArgsUsage: "X", Flags: func() []cli.Flag { return nil },
-		Run: func(r *Run) error { var m map[string]int; m["x"]++; return nil }}
+	tool := simpleTool("boom", []Arg{{Name: "x"}}, func(r *Run) error { var m map[string]int; m["x"]++; return nil })
 	var out, errOut strings.Builder
 	code := Execute(t.Context(), Env{Args: []string{"barman-cloud-boom", "a"}, Stdout: &out, Stderr: &errOut,
 		LookupEnv: func(string) (string, bool) { return "", false }}, tool)
@@ -155,5 +152,48 @@ func TestExecutePanic(t *testing.T) {
 	if code != exitcode.General || out.Len() != 0 || len(lines) != 1 ||
 		!strings.Contains(lines[0], "ERROR: internal error, please report it as a bug: assignment to entry in nil map") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 4 and one ERROR line", code, out.String(), errOut.String())
+	}
+}
+
+// simpleTool is a tool without options of its own.
+func simpleTool(name string, args []Arg, run func(*Run) error) *Tool {
+	return &Tool{Name: name, Usage: name + " things", Args: args,
+		Command: func() Command { return Command{Run: run} }}
+}
+
+// TestReportStorageError: a storage error is one ERROR line in the
+// operator's words, with the exit status of its kind; -v adds the
+// provider's own error on an INFO line.
+func TestReportStorageError(t *testing.T) {
+	sdk := errors.New("operation error S3: ListObjectsV2, https response error StatusCode: 403, RequestID: 18, HostID: dd, api error SignatureDoesNotMatch: The request signature we calculated does not match")
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{
+		{&storage.Error{Kind: storage.Denied, Msg: "the storage rejected the credentials (SignatureDoesNotMatch)", Err: sdk}, exitcode.General},
+		{&storage.Error{Kind: storage.Unreachable, Msg: "cannot reach the storage: connection refused", Err: sdk}, exitcode.Network},
+		{&storage.Error{Kind: storage.BucketMissing, Msg: "Bucket b does not exist", Err: sdk}, exitcode.Failure},
+	} {
+		for _, verbose := range []bool{false, true} {
+			tool := simpleTool("lister", nil, func(r *Run) error { return fmt.Errorf("listing pfx/srv/wals/: %w", tc.err) })
+			args := []string{"barman-cloud-lister"}
+			if verbose {
+				args = append(args, "-v")
+			}
+			var out, errOut strings.Builder
+			code := Execute(t.Context(), Env{Args: args, Stdout: &out, Stderr: &errOut,
+				LookupEnv: func(string) (string, bool) { return "", false }}, tool)
+			lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+			wantLines := 1
+			if verbose {
+				wantLines = 2
+			}
+			if code != tc.code || len(lines) != wantLines || !strings.HasSuffix(lines[0], "ERROR: listing pfx/srv/wals/: "+tc.err.Error()) {
+				t.Errorf("%v (verbose %v): exit %d, stderr %q", tc.err, verbose, code, errOut.String())
+			}
+			if verbose && !strings.HasSuffix(lines[1], "INFO: the storage's error: "+sdk.Error()) {
+				t.Errorf("-v: second line %q", lines[1])
+			}
+		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/urfave/cli/v2"
 )
 
 // TestExecuteRedacts: what a tool prints, on stderr and stdout, passes the
@@ -17,12 +16,11 @@ import (
 // URLs on the command line.
 func TestExecuteRedacts(t *testing.T) {
 	const key, password = "c2VjcmV0LWFjY291bnQta2V5LWZvci10ZXN0cw==", "hdPassw0rd"
-	tool := &Tool{Name: "leaky", Usage: "leak", ArgsUsage: "URL", Flags: func() []cli.Flag { return nil },
-		Run: func(r *Run) error {
-			r.Log.Info().Msgf("using key %s", key)
-			r.Stdout.Write([]byte("password " + password + "\n"))
-			return errors.New("Custom endpoint `" + r.Common.EndpointURL + "` was not a valid URI")
-		}}
+	tool := simpleTool("leaky", []Arg{{Name: "url"}}, func(r *Run) error {
+		r.Log.Info().Msgf("using key %s", key)
+		r.Stdout.Write([]byte("password " + password + "\n"))
+		return errors.New("Custom endpoint `" + r.Common.EndpointURL + "` was not a valid URI")
+	})
 	env := map[string]string{"AZURE_STORAGE_KEY": key}
 	var out, errOut strings.Builder
 	code := Execute(t.Context(), Env{Args: []string{"barman-cloud-leaky", "-v", "--endpoint-url", "http://u:" + password + "@h:bad", "x"},
@@ -46,19 +44,18 @@ func TestExecuteRedacts(t *testing.T) {
 func TestAzureSDKLogRedacted(t *testing.T) {
 	t.Cleanup(func() { azlog.SetListener(nil) })
 	const sig = "g95Gl%2F%2BcNUILH1LMLUYcayjkIMOJm%2FNCqqvdMqO0cNI%3D"
-	tool := &Tool{Name: "azure", Usage: "azure", ArgsUsage: "", Flags: func() []cli.Flag { return nil },
-		Run: func(r *Run) error {
-			pl := runtime.NewPipeline("test", "v0", runtime.PipelineOptions{}, &policy.ClientOptions{
-				Transport: failingTransport{},
-				Retry:     policy.RetryOptions{MaxRetries: -1},
-			})
-			req, err := runtime.NewRequest(r.Ctx, http.MethodGet, "https://acct.blob.core.windows.net/c?comp=list&sig="+sig+"&sv=2022-11-02")
-			if err != nil {
-				return err
-			}
-			_, err = pl.Do(req)
+	tool := simpleTool("azure", nil, func(r *Run) error {
+		pl := runtime.NewPipeline("test", "v0", runtime.PipelineOptions{}, &policy.ClientOptions{
+			Transport: failingTransport{},
+			Retry:     policy.RetryOptions{MaxRetries: -1},
+		})
+		req, err := runtime.NewRequest(r.Ctx, http.MethodGet, "https://acct.blob.core.windows.net/c?comp=list&sig="+sig+"&sv=2022-11-02")
+		if err != nil {
 			return err
-		}}
+		}
+		_, err = pl.Do(req)
+		return err
+	})
 	env := map[string]string{"AZURE_SDK_GO_LOGGING": "all"}
 	var out, errOut strings.Builder
 	Execute(t.Context(), Env{Args: []string{"barman-cloud-azure"}, Stdout: &out, Stderr: &errOut,

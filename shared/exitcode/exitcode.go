@@ -1,9 +1,12 @@
 // Package exitcode holds the process exit statuses shared by every
 // barman-cloud tool and the error type that carries one.
 //
-// The statuses are Barman's (barman/clients/cloud_cli.py): tools return
-// ordinary errors wrapped with one of the constructors below, and the single
-// mapper in cloudcli.Main turns the outermost one into the process status.
+// The statuses are Barman's (barman/clients/cloud_cli.py). A tool gives a
+// status to its own outcomes with the constructors below (a WAL that is
+// not in the archive, a failed check); the statuses of shared kinds of
+// errors (an unreachable storage, a missing bucket) are decided by the one
+// table in cloudcli, which also turns the outermost status into the
+// process's.
 // This package is part of the barman-cloud command and has no compatibility
 // promise as a library.
 package exitcode
@@ -75,22 +78,6 @@ func Networkf(format string, a ...any) error {
 func Generalf(format string, a ...any) error {
 	return &Error{Code: General, Err: fmt.Errorf(format, a...)}
 }
-
-// Of returns the exit status for err: OK for nil, the code of the outermost
-// *Error in its chain, or General for an error that carries none.
-func Of(err error) int {
-	if err == nil {
-		return OK
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return General
-}
-
-// Is reports whether err carries exit status code.
-func Is(err error, code int) bool { return err != nil && Of(err) == code }
 
 // Reported marks err as already reported to the user (logged by the tool
 // at the level it chose), so the caller only turns it into code.

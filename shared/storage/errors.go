@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,23 +18,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/barmancloud/barman-cloud/shared/compress"
-	"github.com/barmancloud/barman-cloud/shared/exitcode"
 )
-
-// BucketMissingError reports a bucket, container or directory that does
-// not exist. It is never created: a typo in a URL must not silently start
-// a new archive somewhere else.
-type BucketMissingError struct {
-	Bucket    string
-	Directory bool // a file store's directory
-}
-
-func (e *BucketMissingError) Error() string {
-	if e.Directory {
-		return fmt.Sprintf("Directory %s does not exist", e.Bucket)
-	}
-	return fmt.Sprintf("Bucket %s does not exist", e.Bucket)
-}
 
 // IsNetwork reports whether err means the storage could not be reached:
 // connection refused or reset, DNS failure, TLS failure, timeout, and no
@@ -95,41 +78,24 @@ func errorCode(err error) gcerrors.ErrorCode {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
-	return gcerrors.Code(err)
+	if c := gcerrors.Code(err); c != gcerrors.Unknown {
+		return c
+	}
+	// An SDK's error that reached us without gocloud: its answer says.
+	switch status, code := httpStatus(err); {
+	case code == "NoSuchKey", code == "NoSuchBucket", code == "NotFound", code == "BlobNotFound", code == "ContainerNotFound",
+		status == http.StatusNotFound && code == "":
+		return gcerrors.NotFound
+	}
+	return gcerrors.Unknown
 }
 
 // IsNotFound reports whether err means the object (or bucket) is not there.
 func IsNotFound(err error) bool {
-	var bm *BucketMissingError
-	if errors.As(err, &bm) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrBucketMissing) {
 		return true
 	}
 	return err != nil && !IsNetwork(err) && errorCode(err) == gcerrors.NotFound
-}
-
-// classify gives err its exit status: unreachable storage 2, a missing
-// bucket 1, anything else 4. bucketOp is true for operations where "not
-// found" can only mean the bucket (uploads and listings).
-func (s *Store) classify(err error, bucketOp bool) error {
-	var bm *BucketMissingError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, new(*exitcode.Error)):
-		return err
-	case IsNetwork(err):
-		return exitcode.Wrap(exitcode.Network, fmt.Errorf("can't connect to cloud provider: %w", err))
-	case isUnavailable(err):
-		// Throttling or a server error that outlasted the retries: the
-		// storage is there but not serving, which is as good as
-		// unreachable for the caller.
-		return exitcode.Wrap(exitcode.Network, fmt.Errorf("cloud provider unavailable: %w", err))
-	case errors.As(err, &bm):
-		return exitcode.Wrap(exitcode.Failure, err)
-	case bucketOp && errorCode(err) == gcerrors.NotFound:
-		return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%w: %v", s.MissingBucketError(), err))
-	}
-	return exitcode.Wrap(exitcode.General, err)
 }
 
 // MissingBucketError is the error that says s's bucket (container,

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -21,7 +23,6 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/barmancloud/barman-cloud/shared/compress"
-	"github.com/barmancloud/barman-cloud/shared/exitcode"
 )
 
 // s3Error is an S3 error answer as the AWS SDK returns it.
@@ -64,7 +65,7 @@ func TestTransient(t *testing.T) {
 		{"Azure OperationTimedOut", &azcore.ResponseError{StatusCode: 500, ErrorCode: "OperationTimedOut"}, "HTTP 500 OperationTimedOut"},
 		{"GCS 503", &googleapi.Error{Code: 503, Errors: []googleapi.ErrorItem{{Reason: "backendError"}}}, "HTTP 503 backendError"},
 		{"GCS 429", &googleapi.Error{Code: 429, Errors: []googleapi.ErrorItem{{Reason: "rateLimitExceeded"}}}, "HTTP 429 rateLimitExceeded"},
-		{"wrapped with an exit status", exitcode.Wrap(exitcode.Network, fmt.Errorf("x: %w", s3Error(503, "SlowDown"))), "HTTP 503 SlowDown"},
+		{"wrapped", fmt.Errorf("x: %w", s3Error(503, "SlowDown")), "HTTP 503 SlowDown"},
 		{"reset", opError(syscall.ECONNRESET), "connection reset by peer"},
 		{"refused", opError(syscall.ECONNREFUSED), "connection refused"},
 		{"broken pipe", opError(syscall.EPIPE), "broken pipe"},
@@ -100,24 +101,55 @@ func TestTransient(t *testing.T) {
 	}
 }
 
-// TestClassifyUnavailable: an error answer that outlasted the retries is
-// exit status 2 ("unavailable"), other error answers keep theirs.
-func TestClassifyUnavailable(t *testing.T) {
+// TestClassify: each error gets its kind, and a message an operator acts
+// on, without the SDK's request ids or the request's URL.
+func TestClassify(t *testing.T) {
 	s := &Store{Loc: Location{Bucket: "b", Provider: S3}}
 	for _, tc := range []struct {
-		err  error
-		code int
+		err      error
+		bucketOp bool
+		kind     error // nil: Other
+		msg      string
 	}{
-		{s3Error(503, "SlowDown"), exitcode.Network},
-		{&azcore.ResponseError{StatusCode: 503, ErrorCode: "ServerBusy"}, exitcode.Network},
-		{&googleapi.Error{Code: 500}, exitcode.Network},
-		{opError(syscall.ECONNRESET), exitcode.Network},
-		{s3Error(403, "AccessDenied"), exitcode.General},
-		{s3ErrorWrapping(412, &net.OpError{Op: "read", Err: errors.New("use of closed network connection")}), exitcode.General},
-		{&googleapi.Error{Code: 400}, exitcode.General},
+		{s3Error(503, "SlowDown"), false, ErrUnavailable, "the storage is unavailable: it answered HTTP 503 SlowDown"},
+		{&azcore.ResponseError{StatusCode: 503, ErrorCode: "ServerBusy"}, false, ErrUnavailable, "the storage is unavailable: it answered HTTP 503 ServerBusy"},
+		{&googleapi.Error{Code: 500}, false, ErrUnavailable, "the storage is unavailable: it answered HTTP 500"},
+		{opError(syscall.ECONNRESET), false, ErrUnreachable, "cannot reach the storage: connection reset"},
+		{opError(syscall.ECONNREFUSED), false, ErrUnreachable, "cannot reach the storage: connection refused"},
+		{&url.Error{Op: "Get", URL: "https://h/?sig=secret", Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, false, ErrUnreachable,
+			"cannot reach the storage: the endpoint does not speak TLS: an http:// endpoint given as https://?"},
+		{&url.Error{Op: "Get", URL: "u", Err: &net.DNSError{Err: "no such host", Name: "nohost.invalid", IsNotFound: true}}, false, ErrUnreachable, "cannot reach the storage: cannot resolve the host name nohost.invalid"},
+		{s3Error(403, "SignatureDoesNotMatch"), false, ErrDenied, "the storage rejected the credentials (SignatureDoesNotMatch)"},
+		{s3Error(403, "AccessDenied"), false, ErrDenied, "the storage denied access (AccessDenied): the credentials do not allow this operation"},
+		{&azcore.ResponseError{StatusCode: 403, ErrorCode: "AuthenticationFailed"}, false, ErrDenied, "the storage rejected the credentials (AuthenticationFailed)"},
+		{&googleapi.Error{Code: 401}, false, ErrDenied, "the storage rejected the credentials (HTTP 401)"},
+		{s3Error(404, "NoSuchKey"), false, ErrNotFound, "not found: the storage answered HTTP 404 NoSuchKey"},
+		{s3Error(404, "NoSuchBucket"), true, ErrBucketMissing, "Bucket b does not exist"},
+		{&BucketMissingError{Bucket: "/x", Directory: true}, true, ErrBucketMissing, "Directory /x does not exist"},
+		{s3ErrorWrapping(412, &net.OpError{Op: "read", Err: errors.New("use of closed network connection")}), false, nil, "the storage answered HTTP 412"},
+		{&googleapi.Error{Code: 400, Message: "Invalid argument."}, false, nil, "the storage answered HTTP 400: Invalid argument."},
+		{s3Error(400, "InvalidArgument"), false, nil, "the storage answered HTTP 400 InvalidArgument: m"},
+		{errors.New("local trouble"), false, nil, "local trouble"},
 	} {
-		if got := exitcode.Of(s.classify(tc.err, false)); got != tc.code {
-			t.Errorf("classify(%v): exit %d, want %d", tc.err, got, tc.code)
+		err := s.classify(tc.err, tc.bucketOp)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Errorf("classify(%v) = %v, not a *Error", tc.err, err)
+			continue
+		}
+		for _, k := range []error{ErrUnreachable, ErrUnavailable, ErrBucketMissing, ErrNotFound, ErrDenied, ErrExists} {
+			if errors.Is(err, k) != (k == tc.kind) {
+				t.Errorf("classify(%v): errors.Is(%v) = %v", tc.err, k, errors.Is(err, k))
+			}
+		}
+		if e.Msg != tc.msg {
+			t.Errorf("classify(%v): message %q, want %q", tc.err, e.Msg, tc.msg)
+		}
+		if strings.Contains(e.Msg, "secret") {
+			t.Errorf("classify(%v): message %q quotes the URL", tc.err, e.Msg)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("classify(%v): the provider's error is not in the chain", tc.err)
 		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/tags"
 )
@@ -158,9 +157,6 @@ type UploadOptions struct {
 	// ErrExists when the key already holds an object.
 	IfNotExist bool
 }
-
-// ErrExists is returned by Upload with IfNotExist when the key is taken.
-var ErrExists = errors.New("object already exists")
 
 // Upload streams r to key. Nothing is visible under key unless the whole
 // stream was stored: every provider commits an object (or the last block
@@ -366,7 +362,8 @@ func (s *Store) Verify(ctx context.Context) error {
 		return err
 	}
 	if !ok {
-		return exitcode.Wrap(exitcode.Failure, s.MissingBucketError())
+		bm := s.MissingBucketError()
+		return &Error{Kind: BucketMissing, Msg: bm.Error(), Err: bm}
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/barmancloud/barman-cloud/tools/all"
 )
 
 var (
@@ -29,8 +31,15 @@ var (
 	buildErr  error
 )
 
-// Tools are the symlink names created next to the binary.
-var Tools = []string{"barman-cloud-wal-archive", "barman-cloud-wal-restore", "barman-cloud-check-wal-archive"}
+// Tools are the symlink names created next to the binary: one per tool of
+// tools/all, the list the binary dispatches on.
+var Tools = func() []string {
+	var names []string
+	for _, t := range all.Tools {
+		names = append(names, t.Prog())
+	}
+	return names
+}()
 
 // BinDir builds ./cmd/barman-cloud (static, as released) into a temporary
 // directory shared by the whole test process, with one symlink per tool,

@@ -13,17 +13,11 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/wal"
 )
 
-// Check runs barman-cloud-check-wal-archive with parsed options; open
-// builds the store.
-func Check(ctx context.Context, log zerolog.Logger, o Options, open func() (*storage.Store, error)) error {
-	if err := wal.CheckServer(o.Server); err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	store, err := open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+// Check runs barman-cloud-check-wal-archive with parsed options on the
+// opened store. Unlike the other tools, it contacts the storage even with
+// --test, where an unreachable storage is exit status 2 and nothing more
+// is checked.
+func Check(ctx context.Context, log zerolog.Logger, store *storage.Store, o Options) error {
 	// Barman's connectivity test, run whatever the options: an unreachable
 	// storage is exit status 2.
 	exists, err := store.BucketExists(ctx)
@@ -69,9 +63,10 @@ func failed(server, format string, a ...any) error {
 var errFound = errors.New("found a WAL file")
 
 // scan lists dir recursively and counts the distinct WAL names in it (an
-// object X and its compressed copy X.gz are one WAL), only those of
-// timeline minTimeline or later when it is not 0, in which case it stops
-// at the first. It also returns the first matching key, for the message.
+// object X and its compressed copy X.gz are one WAL). With minTimeline 0,
+// any WAL fails the check, so it stops at the first one; otherwise it
+// counts only those of timeline minTimeline or later, all of them (the
+// message gives the count). It also returns the first matching key.
 func scan(ctx context.Context, store *storage.Store, dir string, minTimeline int64) (int, string, error) {
 	names := map[string]bool{}
 	first := ""

@@ -1,35 +1,23 @@
 package checkwalarchive
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/barmancloud/barman-cloud/shared/cloudcli"
+	"github.com/barmancloud/barman-cloud/shared/cloudcli/clitest"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 )
 
-type result struct {
-	code   int
-	stderr string
-}
-
-func execTool(t *testing.T, args ...string) result {
+func execTool(t *testing.T, args ...string) clitest.Result {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := cloudcli.Execute(context.Background(), cloudcli.Env{
-		Args:   append([]string{"barman-cloud-check-wal-archive"}, args...),
-		Stdout: &out, Stderr: &errb,
-		LookupEnv: func(string) (string, bool) { return "", false },
-		Version:   "test",
-	}, Tool)
-	if out.Len() > 0 {
-		t.Errorf("stdout: %q", out.String())
+	r := clitest.Run(t, Tool, nil, args...)
+	if r.Stdout != "" {
+		t.Errorf("stdout: %q", r.Stdout)
 	}
-	return result{code, errb.String()}
+	return r
 }
 
 // store makes a file:// store holding empty objects at keys.
@@ -102,17 +90,17 @@ func TestCheck(t *testing.T) {
 				args = append(args, "--timeline", tc.timeline)
 			}
 			r := execTool(t, append(args, store(t, tc.keys...), server)...)
-			if r.code != tc.code {
-				t.Fatalf("exit %d, want %d: %s", r.code, tc.code, r.stderr)
+			if r.Code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", r.Code, tc.code, r.Stderr)
 			}
-			if tc.code == 0 && r.stderr != "" {
-				t.Errorf("output at the default verbosity: %q", r.stderr)
+			if tc.code == 0 && r.Stderr != "" {
+				t.Errorf("output at the default verbosity: %q", r.Stderr)
 			}
-			if !strings.Contains(r.stderr, tc.msg) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tc.msg)
+			if !strings.Contains(r.Stderr, tc.msg) {
+				t.Errorf("stderr %q lacks %q", r.Stderr, tc.msg)
 			}
-			if tc.code == 1 && !strings.Contains(r.stderr, "ERROR: ") {
-				t.Errorf("a failed check is an ERROR: %q", r.stderr)
+			if tc.code == 1 && !strings.Contains(r.Stderr, "ERROR: ") {
+				t.Errorf("a failed check is an ERROR: %q", r.Stderr)
 			}
 		})
 	}
@@ -135,33 +123,33 @@ func TestObjectsWrittenThroughTheStore(t *testing.T) {
 	if err := s.Upload(context.Background(), key, strings.NewReader("x"), 1, storage.UploadOptions{Metadata: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
-	if r := execTool(t, "--timeline", "2", u, "pg"); r.code != 0 {
-		t.Errorf("exit %d: %s", r.code, r.stderr)
+	if r := execTool(t, "--timeline", "2", u, "pg"); r.Code != 0 {
+		t.Errorf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if r := execTool(t, u, "pg"); r.code != 1 || !strings.Contains(r.stderr, "(found "+key+")") {
-		t.Errorf("exit %d: %s", r.code, r.stderr)
+	if r := execTool(t, u, "pg"); r.Code != 1 || !strings.Contains(r.Stderr, "(found "+key+")") {
+		t.Errorf("exit %d: %s", r.Code, r.Stderr)
 	}
 }
 
 func TestMissingBucket(t *testing.T) {
 	missing := "file://" + filepath.Join(t.TempDir(), "nope")
 	r := execTool(t, missing, "pg")
-	if r.code != 1 || !strings.Contains(r.stderr, "WAL archive check failed for server pg: Directory") || !strings.Contains(r.stderr, "it is not created") {
-		t.Errorf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "WAL archive check failed for server pg: Directory") || !strings.Contains(r.Stderr, "it is not created") {
+		t.Errorf("exit %d: %s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(strings.TrimPrefix(missing, "file://")); err == nil {
 		t.Error("the directory was created")
 	}
 	// -t only tests the connection (§8.8: 0 with a missing bucket).
-	if r := execTool(t, "-t", missing, "pg"); r.code != 0 {
-		t.Errorf("-t: exit %d: %s", r.code, r.stderr)
+	if r := execTool(t, "-t", missing, "pg"); r.Code != 0 {
+		t.Errorf("-t: exit %d: %s", r.Code, r.Stderr)
 	}
 }
 
 func TestTestModeSkipsTheListing(t *testing.T) {
 	u := store(t, "pg/wals/00000001.history")
-	if r := execTool(t, "-t", u, "pg"); r.code != 0 {
-		t.Errorf("exit %d: %s", r.code, r.stderr)
+	if r := execTool(t, "-t", u, "pg"); r.Code != 0 {
+		t.Errorf("exit %d: %s", r.Code, r.Stderr)
 	}
 }
 
@@ -186,11 +174,11 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		r := execTool(t, tc.args...)
-		if r.code != 3 {
-			t.Errorf("%q: exit %d, want 3: %s", tc.args, r.code, r.stderr)
+		if r.Code != 3 {
+			t.Errorf("%q: exit %d, want 3: %s", tc.args, r.Code, r.Stderr)
 		}
-		if !strings.Contains(r.stderr, tc.msg) {
-			t.Errorf("%q: stderr %q lacks %q", tc.args, r.stderr, tc.msg)
+		if !strings.Contains(r.Stderr, tc.msg) {
+			t.Errorf("%q: stderr %q lacks %q", tc.args, r.Stderr, tc.msg)
 		}
 	}
 }
@@ -202,8 +190,8 @@ func TestUnreachable(t *testing.T) {
 	}
 	for _, opts := range [][]string{{"-t"}, nil, {"--timeline", "2"}} {
 		r := execTool(t, append(opts, "--endpoint-url", "http://127.0.0.1:1", "s3://bucket/p", "pg")...)
-		if r.code != 2 {
-			t.Errorf("%v: exit %d, want 2: %s", opts, r.code, r.stderr)
+		if r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", opts, r.Code, r.Stderr)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/storage"
@@ -23,32 +24,22 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/walobject"
 )
 
-// Archive runs barman-cloud-wal-archive with parsed options; open builds
-// the store (it is called after the local checks, so that a bad WAL name
-// is reported before any provider set-up, as in Barman).
-func Archive(ctx context.Context, log zerolog.Logger, o Options, open func() (*storage.Store, error)) error {
+// Archive runs barman-cloud-wal-archive with parsed options. The WAL name
+// is checked before any provider set-up, as in Barman.
+func Archive(r *cloudcli.Run, o Options) error {
 	var name wal.Name
 	if o.WALPath != "" {
 		n, err := wal.Parse(o.WALPath)
 		if err != nil {
-			log.Error().Msg(err.Error())
+			r.Log.Error().Msg(err.Error())
 			return exitcode.Reported(exitcode.Usage, err)
 		}
 		name = n
 	}
-	if err := wal.CheckServer(o.Server); err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	store, err := open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if o.Test {
-		return store.Verify(ctx)
-	}
-	a := &archiver{log: log, store: store, o: o, name: name}
-	return a.run(ctx)
+	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
+		a := &archiver{log: r.Log, store: store, o: o, name: name}
+		return a.run(r.Ctx)
+	})
 }
 
 type archiver struct {
@@ -195,7 +186,15 @@ func (a *archiver) compare(ctx context.Context, cands []walobject.Candidate, sum
 	for _, c := range cands {
 		same, how, err := walobject.SameContent(ctx, a.store, c, sum, size)
 		if err != nil {
-			return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%s is already archived as %s, which cannot be compared with %s: %w; refusing to overwrite it (--overwrite replaces it)", a.name.Base, c.Key, a.o.WALPath, err))
+			err = fmt.Errorf("%s is already archived as %s, which cannot be compared with %s: %w; refusing to overwrite it (--overwrite replaces it)", a.name.Base, c.Key, a.o.WALPath, err)
+			if storage.KindOf(err) != storage.Other {
+				// The storage's failure decides the exit status
+				// (unreachable: try again later).
+				return err
+			}
+			// An object that cannot be read back (corrupt): the
+			// archive holds something else under this name.
+			return exitcode.Wrap(exitcode.Failure, err)
 		}
 		if !same {
 			return exitcode.Failuref("%s is already archived as %s with different content (%s); refusing to overwrite it with %s (sha256 %s): is another server archiving under the name %q? (--overwrite replaces it)",

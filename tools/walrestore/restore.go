@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/retry"
@@ -21,10 +22,9 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/walobject"
 )
 
-// Restore runs barman-cloud-wal-restore with parsed options; open builds
-// the store (it is called after the WAL name is checked, so that a bad name
-// is reported before any provider set-up, as in Barman).
-func Restore(ctx context.Context, log zerolog.Logger, o Options, open func() (*storage.Store, error)) error {
+// Restore runs barman-cloud-wal-restore with parsed options. The WAL name
+// is checked before any provider set-up, as in Barman.
+func Restore(r *cloudcli.Run, o Options) error {
 	name, err := wal.Parse(o.WALName)
 	if err == nil && name.Base != o.WALName {
 		// Barman would look for the name with its directory part inside
@@ -32,22 +32,13 @@ func Restore(ctx context.Context, log zerolog.Logger, o Options, open func() (*s
 		err = fmt.Errorf("%s is an invalid name for a WAL file: expected a file name (%%f), not a path", o.WALName)
 	}
 	if err != nil {
-		log.Error().Msg(err.Error())
+		r.Log.Error().Msg(err.Error())
 		return exitcode.Reported(exitcode.Usage, err)
 	}
-	if err := wal.CheckServer(o.Server); err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	store, err := open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if o.Test {
-		return store.Verify(ctx)
-	}
-	rs := &restorer{log: log, store: store, o: o, name: name}
-	return rs.run(ctx)
+	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
+		rs := &restorer{log: r.Log, store: store, o: o, name: name}
+		return rs.run(r.Ctx)
+	})
 }
 
 type restorer struct {
@@ -218,17 +209,15 @@ func (w *headWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// readError gives a download or decompression error its exit status: an
-// unreachable storage is 2, corrupt data and anything else 4.
+// readError gives a download or decompression error its kind: corrupt
+// data is exit status 4; a connection failing in the middle of the body is
+// the storage being unreachable, as before the answer.
 func readError(err error) error {
 	var ce *compress.CorruptError
-	switch {
-	case errors.As(err, &ce):
+	if errors.As(err, &ce) {
 		return exitcode.Wrap(exitcode.General, err)
-	case storage.IsNetwork(err):
-		return exitcode.Wrap(exitcode.Network, fmt.Errorf("can't connect to cloud provider: %w", err))
 	}
-	return exitcode.Wrap(exitcode.General, err)
+	return storage.ReadError(err)
 }
 
 // writeError marks a failure to write WAL_DEST, to tell it from a failure

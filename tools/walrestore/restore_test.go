@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/barmancloud/barman-cloud/shared/cloudcli"
+	"github.com/barmancloud/barman-cloud/shared/cloudcli/clitest"
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/walobject"
@@ -72,27 +72,15 @@ func (f *fixture) putOurs(key string, data, sum []byte) {
 	}
 }
 
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
 // execTool runs barman-cloud-wal-restore in-process.
-func execTool(t *testing.T, env map[string]string, args ...string) result {
+func execTool(t *testing.T, env map[string]string, args ...string) clitest.Result {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := cloudcli.Execute(context.Background(), cloudcli.Env{
-		Args:   append([]string{"barman-cloud-wal-restore"}, args...),
-		Stdout: &out, Stderr: &errb,
-		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Version:   "test",
-	}, Tool)
-	return result{code, out.String(), errb.String()}
+	return clitest.Run(t, Tool, env, args...)
 }
 
 // restore restores name from the fixture's store into a fresh file name
-// and returns the destination path with the result.
-func (f *fixture) restore(name string, opts ...string) (string, result) {
+// and returns the destination path with the clitest.Result.
+func (f *fixture) restore(name string, opts ...string) (string, clitest.Result) {
 	f.t.Helper()
 	dest := filepath.Join(f.out, "RECOVERYXLOG")
 	os.Remove(dest)
@@ -188,11 +176,11 @@ func TestRoundTrip(t *testing.T) {
 				}{{seg, data}, {"000000010000000000000002.partial", data}, {"00000002.history", history},
 					{"000000010000000000000002.00000028.backup", label}} {
 					dest, r := f.restore(c.name)
-					if r.code != 0 {
-						t.Fatalf("%s: exit %d: %s", c.name, r.code, r.stderr)
+					if r.Code != 0 {
+						t.Fatalf("%s: exit %d: %s", c.name, r.Code, r.Stderr)
 					}
-					if r.stderr != "" || r.stdout != "" {
-						t.Errorf("%s: output at default verbosity: %q %q", c.name, r.stdout, r.stderr)
+					if r.Stderr != "" || r.Stdout != "" {
+						t.Errorf("%s: output at default verbosity: %q %q", c.name, r.Stdout, r.Stderr)
 					}
 					got, err := os.ReadFile(dest)
 					if err != nil {
@@ -225,21 +213,21 @@ func TestNotFound(t *testing.T) {
 		{seg, []string{"--no-partial"}},
 	} {
 		_, r := f.restore(tc.name, tc.opts...)
-		if r.code != 1 {
-			t.Errorf("%s %v: exit %d, want 1: %s", tc.name, tc.opts, r.code, r.stderr)
+		if r.Code != 1 {
+			t.Errorf("%s %v: exit %d, want 1: %s", tc.name, tc.opts, r.Code, r.Stderr)
 		}
-		if r.stderr != "" {
-			t.Errorf("%s %v: not found must be silent at the default verbosity, got %q", tc.name, tc.opts, r.stderr)
+		if r.Stderr != "" {
+			t.Errorf("%s %v: not found must be silent at the default verbosity, got %q", tc.name, tc.opts, r.Stderr)
 		}
 		f.assertNothingWritten()
 	}
 	_, r := f.restore("000000010000000000000003", "-v")
-	if r.code != 1 || !strings.Contains(r.stderr, "INFO: WAL file 000000010000000000000003 for server pg does not exist") {
-		t.Errorf("-v: exit %d, stderr %q", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "INFO: WAL file 000000010000000000000003 for server pg does not exist") {
+		t.Errorf("-v: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	_, r = f.restore(seg, "-v", "--no-partial")
-	if r.code != 1 || !strings.Contains(r.stderr, "INFO: Skipping partial file: "+hashDir+seg+".partial") {
-		t.Errorf("--no-partial -v: exit %d, stderr %q", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "INFO: Skipping partial file: "+hashDir+seg+".partial") {
+		t.Errorf("--no-partial -v: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
 
@@ -247,8 +235,8 @@ func TestMissingBucket(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
 	missing := filepath.Join(t.TempDir(), "nope")
 	r := execTool(t, nil, "file://"+missing, "pg", seg, dest)
-	if r.code != 1 || !strings.Contains(r.stderr, "ERROR: ") || !strings.Contains(r.stderr, "does not exist") {
-		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "ERROR: ") || !strings.Contains(r.Stderr, "does not exist") {
+		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(dest); err == nil {
 		t.Error("WAL_DEST written")
@@ -283,11 +271,11 @@ func TestUsage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := execTool(t, nil, tc.args...)
-			if r.code != 3 {
-				t.Fatalf("exit %d, want 3: %s", r.code, r.stderr)
+			if r.Code != 3 {
+				t.Fatalf("exit %d, want 3: %s", r.Code, r.Stderr)
 			}
-			if !strings.Contains(r.stderr, tc.msg) {
-				t.Errorf("stderr %q does not mention %q", r.stderr, tc.msg)
+			if !strings.Contains(r.Stderr, tc.msg) {
+				t.Errorf("stderr %q does not mention %q", r.Stderr, tc.msg)
 			}
 			if _, err := os.Stat(dest); err == nil {
 				t.Error("WAL_DEST written")
@@ -295,8 +283,8 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	// The same store URL with a valid command line is opened, and fails.
-	if r := execTool(t, nil, bad, "pg", seg, dest); r.code != 4 {
-		t.Errorf("invalid URL: exit %d, want 4: %s", r.code, r.stderr)
+	if r := execTool(t, nil, bad, "pg", seg, dest); r.Code != 4 {
+		t.Errorf("invalid URL: exit %d, want 4: %s", r.Code, r.Stderr)
 	}
 }
 
@@ -304,22 +292,22 @@ func TestAbbreviationAndVersion(t *testing.T) {
 	f := newFixture(t)
 	data, _ := segment(1)
 	f.putBarman(hashDir+seg+".partial", data)
-	if _, r := f.restore(seg, "--no-p"); r.code != 1 {
-		t.Errorf("--no-p: exit %d, want 1 (only a partial): %s", r.code, r.stderr)
+	if _, r := f.restore(seg, "--no-p"); r.Code != 1 {
+		t.Errorf("--no-p: exit %d, want 1 (only a partial): %s", r.Code, r.Stderr)
 	}
-	if r := execTool(t, nil, "-V"); r.code != 0 || r.stdout != "barman-cloud-wal-restore test\n" {
-		t.Errorf("-V: exit %d, stdout %q", r.code, r.stdout)
+	if r := execTool(t, nil, "-V"); r.Code != 0 || r.Stdout != "barman-cloud-wal-restore test\n" {
+		t.Errorf("-V: exit %d, stdout %q", r.Code, r.Stdout)
 	}
 }
 
 func TestTestMode(t *testing.T) {
 	f := newFixture(t)
 	dest := filepath.Join(f.out, "RECOVERYXLOG")
-	if r := execTool(t, nil, "-t", f.url(), "pg", seg, dest); r.code != 0 {
-		t.Errorf("existing store: exit %d: %s", r.code, r.stderr)
+	if r := execTool(t, nil, "-t", f.url(), "pg", seg, dest); r.Code != 0 {
+		t.Errorf("existing store: exit %d: %s", r.Code, r.Stderr)
 	}
-	if r := execTool(t, nil, "-t", "file://"+filepath.Join(f.store, "missing"), "pg", seg, dest); r.code != 1 {
-		t.Errorf("missing store: exit %d, want 1: %s", r.code, r.stderr)
+	if r := execTool(t, nil, "-t", "file://"+filepath.Join(f.store, "missing"), "pg", seg, dest); r.Code != 1 {
+		t.Errorf("missing store: exit %d, want 1: %s", r.Code, r.Stderr)
 	}
 	f.assertNothingWritten()
 }
@@ -334,8 +322,8 @@ func TestUnreachable(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
 	for _, opts := range [][]string{{"-t"}, nil} {
 		r := execTool(t, nil, append(opts, "--endpoint-url", "http://127.0.0.1:1", "s3://bucket/p", "pg", seg, dest)...)
-		if r.code != 2 {
-			t.Errorf("%v: exit %d, want 2: %s", opts, r.code, r.stderr)
+		if r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", opts, r.Code, r.Stderr)
 		}
 	}
 	if _, err := os.Stat(dest); err == nil {
@@ -351,8 +339,8 @@ func TestLeakedCompressionFixed(t *testing.T) {
 	f.putBarman(hashDir+seg, data)
 	f.putBarman(hashDir+seg+".00000028.backup.gz", compressed(t, compress.Gzip, []byte("START WAL LOCATION: 0/1000028\n")))
 	dest, r := f.restore(seg)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) {
 		t.Fatal("restored content differs")
@@ -370,20 +358,20 @@ func TestSelectionThroughTheStore(t *testing.T) {
 	f.putBarman(hashDir+seg+".partial", partial)
 	f.putBarman(hashDir+seg+".bak", []byte("junk"))
 	dest, r := f.restore(seg, "-v")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	if got, _ := os.ReadFile(dest); !bytes.Equal(got, partial) {
 		t.Error("X.partial wins over the exact X, as in Barman")
 	}
 	for _, want := range []string{"WARNING: Unknown WAL file: " + hashDir + seg + ".bak", "INFO: Found WAL " + seg + " for server pg as " + hashDir + seg + ".partial"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr %q lacks %q", r.stderr, want)
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr %q lacks %q", r.Stderr, want)
 		}
 	}
 	dest, r = f.restore(seg, "--no-partial")
-	if r.code != 0 || !strings.Contains(r.stderr, "Unknown WAL file") {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "Unknown WAL file") {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	if got, _ := os.ReadFile(dest); !bytes.Equal(got, full) {
 		t.Error("--no-partial: the exact segment is the fallback")
@@ -392,8 +380,8 @@ func TestSelectionThroughTheStore(t *testing.T) {
 	lower := "000000010000000a000000ff"
 	f.putBarman("pg/wals/000000010000000A/"+lower+".bz2", compressed(t, compress.Bzip2, full))
 	dest, r = f.restore(lower)
-	if r.code != 0 {
-		t.Fatalf("lower-case name: exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("lower-case name: exit %d: %s", r.Code, r.Stderr)
 	}
 	if got, _ := os.ReadFile(dest); !bytes.Equal(got, full) {
 		t.Error("lower-case name: content differs")
@@ -410,8 +398,8 @@ func TestChecksumMismatch(t *testing.T) {
 			f := newFixture(t)
 			f.putOurs(hashDir+seg+ext(alg), compressed(t, alg, data), other)
 			_, r := f.restore(seg)
-			if r.code != 4 || !strings.Contains(r.stderr, "the archive recorded") {
-				t.Errorf("exit %d, want 4: %s", r.code, r.stderr)
+			if r.Code != 4 || !strings.Contains(r.Stderr, "the archive recorded") {
+				t.Errorf("exit %d, want 4: %s", r.Code, r.Stderr)
 			}
 			f.assertNothingWritten()
 		})
@@ -428,8 +416,8 @@ func TestPreexistingDestKept(t *testing.T) {
 	if err := os.WriteFile(dest, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := execTool(t, nil, f.url(), "pg", seg, dest); r.code != 4 {
-		t.Fatalf("exit %d, want 4: %s", r.code, r.stderr)
+	if r := execTool(t, nil, f.url(), "pg", seg, dest); r.Code != 4 {
+		t.Fatalf("exit %d, want 4: %s", r.Code, r.Stderr)
 	}
 	if got, _ := os.ReadFile(dest); string(got) != "old" {
 		t.Errorf("WAL_DEST changed to %d bytes", len(got))
@@ -444,8 +432,8 @@ func TestDestDirectoryMissing(t *testing.T) {
 	data, _ := segment(8)
 	f.putBarman(hashDir+seg, data)
 	r := execTool(t, nil, f.url(), "pg", seg, filepath.Join(f.out, "no", "RECOVERYXLOG"))
-	if r.code != 4 || !strings.Contains(r.stderr, "cannot create a temporary file") {
-		t.Errorf("exit %d, want 4: %s", r.code, r.stderr)
+	if r.Code != 4 || !strings.Contains(r.Stderr, "cannot create a temporary file") {
+		t.Errorf("exit %d, want 4: %s", r.Code, r.Stderr)
 	}
 	f.assertNothingWritten()
 }
@@ -500,12 +488,12 @@ func TestCorrupt(t *testing.T) {
 						f.putBarman(hashDir+seg+ext(alg), v.obj)
 					}
 					dest, r := f.restore(seg)
-					if r.code == 0 {
+					if r.Code == 0 {
 						got, _ := os.ReadFile(dest)
 						t.Fatalf("exit 0, restored %d bytes (equal to the original: %v)", len(got), bytes.Equal(got, data))
 					}
-					if r.code != 4 {
-						t.Errorf("exit %d, want 4: %s", r.code, r.stderr)
+					if r.Code != 4 {
+						t.Errorf("exit %d, want 4: %s", r.Code, r.Stderr)
 					}
 					f.assertNothingWritten()
 				})
@@ -527,8 +515,8 @@ func TestCorruptText(t *testing.T) {
 	} {
 		f := newFixture(t)
 		f.putBarman(tc.key, tc.obj)
-		if _, r := f.restore(tc.name); r.code != 4 {
-			t.Errorf("%s: exit %d, want 4: %s", tc.key, r.code, r.stderr)
+		if _, r := f.restore(tc.name); r.Code != 4 {
+			t.Errorf("%s: exit %d, want 4: %s", tc.key, r.Code, r.Stderr)
 		}
 		f.assertNothingWritten()
 	}

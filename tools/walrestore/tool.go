@@ -13,8 +13,6 @@
 package walrestore
 
 import (
-	"strings"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
@@ -24,27 +22,29 @@ import (
 
 // Tool is barman-cloud-wal-restore.
 var Tool = &cloudcli.Tool{
-	Name:      "wal-restore",
-	Usage:     "restore a PostgreSQL WAL file from cloud storage",
-	ArgsUsage: "SOURCE_URL SERVER_NAME WAL_NAME WAL_DEST",
+	Name:  "wal-restore",
+	Usage: "restore a PostgreSQL WAL file from cloud storage",
+	Args:  []cloudcli.Arg{{Name: "source_url"}, {Name: "server_name"}, {Name: "wal_name"}, {Name: "wal_dest"}},
 	Description: `Downloads the WAL file WAL_NAME (PostgreSQL's %f) of server SERVER_NAME from the bucket of SOURCE_URL, decompresses it, and writes it to WAL_DEST (PostgreSQL's %p). Run it as PostgreSQL's restore_command. It reads what barman-cloud-wal-archive and Barman's own barman-cloud-wal-archive store, under any compression: gzip, bzip2, xz, snappy, zstd or lz4, told apart by the object's suffix.
 
-SOURCE_URL is s3://BUCKET/PREFIX (aws-s3), https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX (azure-blob-storage; an emulator URL http://HOST:PORT/ACCOUNT/CONTAINER/PREFIX needs AZURE_STORAGE_CONNECTION_STRING), gs://BUCKET/PREFIX (google-cloud-storage), or file:///DIRECTORY for a local directory.
+` + cloudcli.URLHelp("SOURCE_URL") + `
 
 The archived copy is chosen as Barman chooses it: among the objects named WAL_NAME, WAL_NAME plus a compression suffix, and WAL_NAME.partial (plus a suffix), the first in name order wins, and the uncompressed WAL_NAME is used only when there is no other; backup labels standing in for a segment are skipped, and so are .partial files with --no-partial. Objects whose names are not WAL names are reported as "Unknown WAL file" and skipped. Unlike Barman, the object is decompressed according to its own suffix (Barman could apply the suffix of a backup label it had just skipped), and a compressed copy of the very file requested (WAL_NAME.gz for a backup label or .partial asked for by name) is served, where Barman reports it missing.
 
 WAL_DEST appears only complete: the WAL is written to a temporary file in the same directory, flushed to disk and renamed to WAL_DEST. When the object carries the SHA-256 barman-cloud-wal-archive records, the decompressed content must match it; a WAL segment or .partial archived by Barman must have a valid WAL segment size. A download, decompression or verification error leaves no file behind (exit status 4), and a file already at WAL_DEST is replaced only by a complete one. Only a process killed outright (SIGKILL, the OOM killer) can leave its temporary file, named .WAL_DEST.barman-cloud-tmp-XXXXXXXXXXXX, behind; the next barman-cloud-wal-restore into the same directory removes such files once they are a minute old and no running process holds their lock.
 
 A WAL that is not in the archive is not an error to report: PostgreSQL asks for files that may not exist (the next timeline's history file, the segment after the last one archived). The exit status is then 1, logged at INFO level only, so PostgreSQL's log stays quiet at the default verbosity.`,
-	Flags: func() []cli.Flag {
-		return []cli.Flag{
-			&cli.BoolFlag{Name: "no-partial", Usage: "do not download partial WAL files"},
+	Command: func() cloudcli.Command {
+		o := &Options{}
+		return cloudcli.Command{
+			Flags: []cli.Flag{&cli.BoolFlag{Name: "no-partial", Destination: &o.NoPartial, Usage: "do not download partial WAL files"}},
+			Run:   func(r *cloudcli.Run) error { return run(r, o) },
 		}
 	},
 	ExitStatus: []cloudcli.ExitStatus{
 		{Code: exitcode.OK, Meaning: "the WAL file is restored at WAL_DEST; with --test, the storage answered and the bucket exists"},
 		{Code: exitcode.Failure, Meaning: "the WAL file is not in the archive (or only as a .partial, with --no-partial); the bucket does not exist"},
-		{Code: exitcode.Network, Meaning: "the storage could not be reached, or kept failing, through every retry: connection refused or reset, DNS or TLS failure, no progress for --read-timeout, throttling or server errors (429, 5xx); or --max-time ran out"},
+		cloudcli.NetworkExit,
 		{Code: exitcode.Usage, Meaning: "invalid command line, or an invalid WAL file name"},
 		{Code: exitcode.General, Meaning: "any other error: invalid URL, missing or rejected credentials, a corrupt or truncated object, a checksum mismatch, a local file error; nothing is left at WAL_DEST"},
 	},
@@ -55,7 +55,6 @@ A WAL that is not in the archive is not an error to report: PostgreSQL asks for 
 		{Comment: "Azure Blob Storage with an account key", Command: `AZURE_STORAGE_KEY=... barman-cloud-wal-restore --cloud-provider azure-blob-storage https://acct.blob.core.windows.net/container/prefix pg %f %p`},
 		{Comment: "Google Cloud Storage, verbose", Command: `barman-cloud-wal-restore -v --cloud-provider google-cloud-storage gs://bucket/prefix pg 00000002.history /tmp/00000002.history`},
 	},
-	Run: run,
 }
 
 // Options is a parsed command line.
@@ -69,28 +68,7 @@ type Options struct {
 	Storage   storage.Options
 }
 
-func run(r *cloudcli.Run) error {
-	o, err := parse(r)
-	if err != nil {
-		return err
-	}
-	return Restore(r.Ctx, r.Log, o, func() (*storage.Store, error) {
-		return r.OpenStore(o.URL, o.Storage)
-	})
-}
-
-// positionals are the names argparse gives the positional arguments in
-// its messages.
-var positionals = []string{"source_url", "server_name", "wal_name", "wal_dest"}
-
-func parse(r *cloudcli.Run) (Options, error) {
-	o := Options{Test: r.Common.Test, NoPartial: r.Bool("no-partial")}
-	switch n := len(r.Args); {
-	case n < len(positionals):
-		return o, cloudcli.UsageError("the following arguments are required: %s", strings.Join(positionals[n:], ", "))
-	case n > len(positionals):
-		return o, cloudcli.UsageError("unrecognized arguments: %s", strings.Join(r.Args[len(positionals):], " "))
-	}
-	o.URL, o.Server, o.WALName, o.Dest = r.Args[0], r.Args[1], r.Args[2], r.Args[3]
-	return o, nil
+func run(r *cloudcli.Run, o *Options) error {
+	o.URL, o.Server, o.WALName, o.Dest, o.Test = r.Args[0], r.Args[1], r.Args[2], r.Args[3], r.Common.Test
+	return Restore(r, *o)
 }

@@ -14,7 +14,6 @@ import (
 
 	"gocloud.dev/blob"
 
-	"github.com/barmancloud/barman-cloud/shared/exitcode"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/storage/localfs"
 	"github.com/barmancloud/barman-cloud/shared/walobject"
@@ -110,8 +109,8 @@ func TestStoreMissingDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "archive")
 	s := openStore(t, dir)
 	err := s.Upload(ctx, key, bytes.NewReader([]byte("wal")), 3, storage.UploadOptions{IfNotExist: true})
-	if exitcode.Of(err) != exitcode.Failure {
-		t.Errorf("Upload to a missing directory: %v (exit %d), want exit %d", err, exitcode.Of(err), exitcode.Failure)
+	if !errors.Is(err, storage.ErrBucketMissing) {
+		t.Errorf("Upload to a missing directory: %v, want a missing bucket", err)
 	}
 
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -122,11 +121,11 @@ func TestStoreMissingDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.Upload(ctx, key, bytes.NewReader([]byte("wal")), 3, storage.UploadOptions{IfNotExist: true})
-	if exitcode.Of(err) != exitcode.Failure {
-		t.Errorf("Upload to a removed directory: %v (exit %d), want exit %d", err, exitcode.Of(err), exitcode.Failure)
+	if !errors.Is(err, storage.ErrBucketMissing) {
+		t.Errorf("Upload to a removed directory: %v, want a missing bucket", err)
 	}
-	if _, err := s.List(ctx, "pg/", "/"); exitcode.Of(err) != exitcode.Failure {
-		t.Errorf("List of a removed directory: %v, want exit %d", err, exitcode.Failure)
+	if _, err := s.List(ctx, "pg/", "/"); !errors.Is(err, storage.ErrBucketMissing) {
+		t.Errorf("List of a removed directory: %v, want a missing bucket", err)
 	}
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the directory was created: %v", err)
