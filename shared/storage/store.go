@@ -89,7 +89,8 @@ type Store struct {
 	close        func() error
 	// wp writes objects in parts and deletes in batches (writer.go,
 	// delete.go); nil: through gocloud, one object at a time.
-	wp *writePath
+	wp  *writePath
+	mem *memUploads // a memory store's (NewMemStore)
 }
 
 // Open builds the client for loc's provider and opens its bucket. It does
