@@ -329,16 +329,16 @@ func (w *Writer) begin() error {
 	w.jobs = make(chan part)
 	for range w.workers {
 		w.wg.Add(1)
-		go w.upload()
+		go w.upload(w.jobs)
 	}
 	return nil
 }
 
 // upload sends the parts it is given until the Writer ends; after a
 // failure it only gives the buffers back.
-func (w *Writer) upload() {
+func (w *Writer) upload(jobs <-chan part) {
 	defer w.wg.Done()
-	for p := range w.jobs {
+	for p := range jobs {
 		if w.failure() == nil {
 			w.send(p)
 		}
