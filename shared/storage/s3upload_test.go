@@ -35,8 +35,9 @@ type fakeS3 struct {
 	// before it is stored; refusePart answers part N with 403.
 	failPart   map[int]int
 	refusePart map[int]bool
-	// deleteDenied answers DeleteObjects with an error for these keys;
-	// missingMD5 answers it with 400 MissingContentMD5.
+	// deleteDenied answers DeleteObjects with an error for these keys
+	// (once for InternalError); missingMD5 answers it with 400
+	// MissingContentMD5.
 	deleteDenied map[string]string
 	missingMD5   bool
 	// discard keeps no part data (a memory measurement).
@@ -184,6 +185,9 @@ func (f *fakeS3) deleteObjects(w http.ResponseWriter, r *http.Request, body []by
 		batch = append(batch, o.Key)
 		if code, ok := f.deleteDenied[o.Key]; ok {
 			fmt.Fprintf(w, `<Error><Key>%s</Key><Code>%s</Code><Message>no</Message></Error>`, o.Key, code)
+			if code == "InternalError" {
+				delete(f.deleteDenied, o.Key)
+			}
 			continue
 		}
 		delete(f.objects, o.Key)
