@@ -142,7 +142,7 @@ func write(ctx context.Context, s *storage.Store, key string, data []byte, o sto
 	return w.Close()
 }
 
-// uploadMany stores small objects under keys, 8 at a time.
+// uploadMany stores small objects under keys, 4 at a time.
 func uploadMany(t *testing.T, s *storage.Store, keys []string) {
 	t.Helper()
 	var (
@@ -151,7 +151,7 @@ func uploadMany(t *testing.T, s *storage.Store, keys []string) {
 		first error
 	)
 	ch := make(chan string)
-	for range 8 {
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
