@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"gocloud.dev/gcerrors"
-
-	"github.com/barmancloud/barman-cloud/shared/exitcode"
 )
 
 // Most keys one delete request may name: S3 DeleteObjects takes 1000,
@@ -159,7 +157,7 @@ func (s *Store) Delete(ctx context.Context, keys []string, batchSize int) ([]str
 // --batch-size here and always sends 1000 keys per request.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string, batchSize int) ([]string, error) {
 	if prefix == "" || prefix == "/" || !strings.HasSuffix(prefix, "/") {
-		return nil, exitcode.Wrap(exitcode.General, fmt.Errorf("Deleting all objects under prefix %s is not allowed", prefix))
+		return nil, fmt.Errorf("Deleting all objects under prefix %s is not allowed", prefix)
 	}
 	objs, err := s.List(ctx, prefix, "")
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
-
-	"github.com/barmancloud/barman-cloud/shared/exitcode"
 )
 
 // WriteOptions are the choices of a Writer.
@@ -141,7 +139,9 @@ func (s *Store) NewWriter(ctx context.Context, key string, o WriteOptions) (*Wri
 	}
 	size, err := wp.limits.fit(s.Loc.Provider, o.PartSize)
 	if err != nil {
-		return nil, exitcode.Wrap(exitcode.Usage, err)
+		// The caller checks its part size options when it parses them;
+		// one that slips through is an error like any other.
+		return nil, err
 	}
 	jobs := max(o.Jobs, 1)
 	if wp.sequential {
