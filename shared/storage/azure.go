@@ -136,6 +136,7 @@ func openAzure(ctx context.Context, loc Location, opts Options) (*Store, error) 
 			},
 		}, nil
 	}
+	s.wp = s.azureWritePath(client)
 	s.bucketExists = func(ctx context.Context) (bool, error) {
 		// Barman lists under the prefix, so that a SAS token scoped to the
 		// container (which cannot read container properties) works.

@@ -44,8 +44,17 @@
 // retries of its own (an SDK retrying under an operation that is retried
 // would multiply the attempts). Transient tells what is worth another
 // attempt. Listings (page by page), metadata reads and the bucket check
-// retry inside Store; uploads and downloads stream data that cannot be
-// replayed, and the tools retry them whole through Store.Retry.
+// retry inside Store, as do the steps of a Writer and the batches of a
+// Delete; Upload and NewReader stream data that cannot be replayed, and
+// the tools retry them whole through Store.Retry.
+//
+// A Writer (writer.go) stores an object of any size, streamed: parts of
+// PartSize bytes (Barman's rule for the expected size) are uploaded by
+// Jobs goroutines from at most Jobs+1 buffers, and each part is retried
+// alone from its buffer; a failure aborts the upload (S3 multipart upload,
+// GCS resumable session; Azure's uncommitted blocks stay invisible).
+// Delete and DeletePrefix (delete.go) delete in batches, each batch
+// retried, the provider's batch call where it has one.
 //
 // Every provider sends its requests through one transport (transport.go)
 // whose only timeout is an inactivity window per connection, --read-timeout

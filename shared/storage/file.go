@@ -41,15 +41,19 @@ func openFile(loc Location) (*Store, error) {
 		return nil, err
 	}
 	s.Bucket = b
-	s.writerOptions = func(u UploadOptions) (*blob.WriterOptions, error) {
-		md := map[string]string{}
-		for k, v := range u.Tags.Map() {
-			md["tag-"+k] = v
-		}
-		for k, v := range u.Metadata {
-			md[k] = v
-		}
-		return &blob.WriterOptions{Metadata: md}, nil
-	}
+	s.writerOptions = tagsAsMetadata
 	return s, nil
+}
+
+// tagsAsMetadata are the write options of a store without tags (file://,
+// memory): tags are kept as metadata "tag-KEY".
+func tagsAsMetadata(u UploadOptions) (*blob.WriterOptions, error) {
+	md := map[string]string{}
+	for k, v := range u.Tags.Map() {
+		md["tag-"+k] = v
+	}
+	for k, v := range u.Metadata {
+		md[k] = v
+	}
+	return &blob.WriterOptions{Metadata: md}, nil
 }

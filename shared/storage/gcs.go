@@ -50,6 +50,7 @@ func openGCS(ctx context.Context, loc Location, opts Options) (*Store, error) {
 			},
 		}, nil
 	}
+	s.wp = s.gcsWritePath(client, loc.Bucket)
 	s.bucketExists = func(ctx context.Context) (bool, error) {
 		return client.BucketExists(ctx, loc.Bucket)
 	}

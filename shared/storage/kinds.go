@@ -143,10 +143,19 @@ func (s *Store) classify(err error, bucketOp bool) error {
 	case errorCode(err) == gcerrors.NotFound:
 		return &Error{Kind: NotFound, Msg: "not found" + answered(err), Err: err}
 	}
-	if msg, ok := denied(err); ok {
-		return &Error{Kind: Denied, Msg: msg, Err: err}
+	msg, ok := denied(err)
+	kind := Other
+	if ok {
+		kind = Denied
+	} else {
+		msg = otherCause(err)
 	}
-	return &Error{Kind: Other, Msg: otherCause(err), Err: err}
+	if errors.As(err, new(*DeleteError)) {
+		// Barman's own words for the keys a batch could not delete, which
+		// name them.
+		msg = err.Error()
+	}
+	return &Error{Kind: kind, Msg: msg, Err: err}
 }
 
 // ReadError classifies an error met while reading an object's body: the

@@ -88,6 +88,7 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	// copies up to 16 MiB of the body into memory (see s3upload.go).
 	up := &s3Uploader{client: client, bucket: loc.Bucket, opts: opts, checksum: checksum}
 	s.put, s.stream = up.put, up.stream
+	s.wp = up.writePath()
 	s.bucketExists = func(ctx context.Context) (bool, error) {
 		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(loc.Bucket)})
 		var re *awshttp.ResponseError

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"time"
+	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -59,96 +61,150 @@ func (u *s3Uploader) put(ctx context.Context, key string, r io.ReadSeeker, size 
 	return u.writeError(err)
 }
 
-// stream sends a body of unknown length: in one PutObject when it ends
-// within the first part, else in a multipart upload of s3PartSize parts
-// sent one after the other from the same buffer. The multipart upload is
-// completed with If-None-Match when asked, so the object appears only
-// complete and only if the key is free; on any error it is aborted.
-func (u *s3Uploader) stream(ctx context.Context, key string, r io.Reader, o UploadOptions) (err error) {
-	buf := make([]byte, s3PartSize)
-	n, err := io.ReadFull(r, buf)
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return u.put(ctx, key, bytes.NewReader(buf[:n]), int64(n), o)
-	case err != nil:
+// stream sends a body of unknown length (a compressed WAL): in one
+// PutObject when it ends within the first part, else in a multipart
+// upload of s3PartSize parts sent one after the other from one buffer,
+// whatever the segment size. It makes no retries: Store.Upload's caller
+// retries the whole upload, with the source read again.
+func (u *s3Uploader) stream(ctx context.Context, key string, r io.Reader, o UploadOptions) error {
+	w := newPartWriter(ctx, key, o, func() (multipart, error) { return u.multipart(key, o), nil })
+	w.limits, w.partSize, w.maxBufs, w.inline = s3Limits, s3PartSize, 1, true
+	w.attempt = once
+	if _, err := w.ReadFrom(r); err != nil {
+		w.Abort(err)
 		return err
 	}
-	create := &s3.CreateMultipartUploadInput{
-		Bucket:      aws.String(u.bucket),
-		Key:         aws.String(key),
-		ContentType: aws.String("application/octet-stream"),
-		Metadata:    o.Metadata,
-	}
-	create.Tagging, create.ServerSideEncryption, create.SSEKMSKeyId = u.attributes(o)
-	algo := s3types.ChecksumAlgorithm("")
+	return w.close()
+}
+
+// once runs one attempt of op: the retries are the caller's.
+func once(ctx context.Context, _ string, op func(context.Context) error) error { return op(ctx) }
+
+// s3Limits are S3's bounds on the parts of a multipart upload.
+var s3Limits = partLimits{maxParts: s3MaxParts, minSize: s3MinPart, maxSize: s3MaxPartSize}
+
+// s3Multipart is one S3 multipart upload. It is created with If-None-Match
+// on its completion when asked, so the object appears only complete and
+// only if the key is free.
+type s3Multipart struct {
+	u    *s3Uploader
+	key  string
+	o    UploadOptions
+	id   *string
+	algo s3types.ChecksumAlgorithm
+
+	mu    sync.Mutex
+	parts map[int32]s3types.CompletedPart
+	// completions counts the attempts at completing the upload.
+	completions int
+}
+
+func (u *s3Uploader) multipart(key string, o UploadOptions) *s3Multipart {
+	m := &s3Multipart{u: u, key: key, o: o, parts: map[int32]s3types.CompletedPart{}}
 	if u.checksum != aws.RequestChecksumCalculationWhenRequired {
 		// The server checks every part against its CRC32, and the
 		// completion against the list of them.
-		algo = s3types.ChecksumAlgorithmCrc32
-		create.ChecksumAlgorithm = algo
+		m.algo = s3types.ChecksumAlgorithmCrc32
 	}
-	mpu, err := u.client.CreateMultipartUpload(ctx, create)
+	return m
+}
+
+// put sends an object smaller than one part in one PutObject.
+func (m *s3Multipart) put(ctx context.Context, data []byte) error {
+	return m.u.put(ctx, m.key, bytes.NewReader(data), int64(len(data)), m.o)
+}
+
+func (m *s3Multipart) begin(ctx context.Context) error {
+	create := &s3.CreateMultipartUploadInput{
+		Bucket:            aws.String(m.u.bucket),
+		Key:               aws.String(m.key),
+		ContentType:       aws.String("application/octet-stream"),
+		Metadata:          m.o.Metadata,
+		ChecksumAlgorithm: m.algo,
+	}
+	create.Tagging, create.ServerSideEncryption, create.SSEKMSKeyId = m.u.attributes(m.o)
+	out, err := m.u.client.CreateMultipartUpload(ctx, create)
 	if err != nil {
-		return u.writeError(err)
+		return m.u.writeError(err)
 	}
-	completed := false
-	defer func() {
-		if completed {
-			return
-		}
-		// Abort even when ctx was cancelled (SIGTERM): an incomplete upload
-		// is invisible but keeps its parts' storage until a lifecycle
-		// rule removes it.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		u.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-			Bucket: aws.String(u.bucket), Key: aws.String(key), UploadId: mpu.UploadId,
-		})
-	}()
-	var parts []s3types.CompletedPart
-	last := false
-	for number := int32(1); n > 0; number++ {
-		part := &s3.UploadPartInput{
-			Bucket:            aws.String(u.bucket),
-			Key:               aws.String(key),
-			UploadId:          mpu.UploadId,
-			PartNumber:        aws.Int32(number),
-			Body:              bytes.NewReader(buf[:n]),
-			ContentLength:     aws.Int64(int64(n)),
-			ChecksumAlgorithm: algo,
-		}
-		out, err := u.client.UploadPart(ctx, part)
-		if err != nil {
-			return u.writeError(err)
-		}
-		parts = append(parts, s3types.CompletedPart{PartNumber: aws.Int32(number), ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32})
-		if last {
-			break
-		}
-		n, err = io.ReadFull(r, buf)
-		switch {
-		case err == io.EOF:
-			n = 0
-		case err == io.ErrUnexpectedEOF:
-			last = true
-		case err != nil:
-			return err
-		}
+	m.id = out.UploadId
+	return nil
+}
+
+// part uploads one part; sent again, it replaces the part of that number.
+func (m *s3Multipart) part(ctx context.Context, p part) error {
+	n := int32(p.n)
+	out, err := m.u.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket:            aws.String(m.u.bucket),
+		Key:               aws.String(m.key),
+		UploadId:          m.id,
+		PartNumber:        aws.Int32(n),
+		Body:              bytes.NewReader(p.data),
+		ContentLength:     aws.Int64(int64(len(p.data))),
+		ChecksumAlgorithm: m.algo,
+	})
+	if err != nil {
+		return m.u.writeError(err)
 	}
+	m.mu.Lock()
+	m.parts[n] = s3types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32}
+	m.mu.Unlock()
+	return nil
+}
+
+// complete lists the parts in order, as S3 requires, and completes the
+// upload. An attempt after one whose answer was lost may find the upload
+// gone (NoSuchUpload), or, with If-None-Match, the key taken, by the
+// object the lost attempt made: the object found under the key with the
+// size written and as many parts (its ETag ends in "-N") is taken for it.
+func (m *s3Multipart) complete(ctx context.Context, parts int, size int64) error {
+	list := make([]s3types.CompletedPart, parts)
+	m.mu.Lock()
+	for i := range list {
+		p, ok := m.parts[int32(i+1)]
+		if !ok {
+			m.mu.Unlock()
+			return fmt.Errorf("%s: part %d was not uploaded", m.key, i+1)
+		}
+		list[i] = p
+	}
+	m.completions++
+	retried := m.completions > 1
+	m.mu.Unlock()
 	complete := &s3.CompleteMultipartUploadInput{
-		Bucket:          aws.String(u.bucket),
-		Key:             aws.String(key),
-		UploadId:        mpu.UploadId,
-		MultipartUpload: &s3types.CompletedMultipartUpload{Parts: parts},
+		Bucket:          aws.String(m.u.bucket),
+		Key:             aws.String(m.key),
+		UploadId:        m.id,
+		MultipartUpload: &s3types.CompletedMultipartUpload{Parts: list},
 	}
-	if o.IfNotExist {
+	if m.o.IfNotExist {
 		complete.IfNoneMatch = aws.String("*")
 	}
-	if _, err := u.client.CompleteMultipartUpload(ctx, complete); err != nil {
-		return u.writeError(err)
+	_, err := m.u.client.CompleteMultipartUpload(ctx, complete)
+	if err == nil {
+		return nil
 	}
-	completed = true
-	return nil
+	var ae smithy.APIError
+	if retried && errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchUpload" || ae.ErrorCode() == "PreconditionFailed") {
+		head, herr := m.u.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(m.u.bucket), Key: aws.String(m.key)})
+		if herr == nil && aws.ToInt64(head.ContentLength) == size &&
+			strings.HasSuffix(strings.Trim(aws.ToString(head.ETag), `"`), fmt.Sprintf("-%d", parts)) {
+			return nil
+		}
+	}
+	return m.u.writeError(err)
+}
+
+// abort discards the parts; an upload already gone is not an error.
+func (m *s3Multipart) abort(ctx context.Context) error {
+	_, err := m.u.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(m.u.bucket), Key: aws.String(m.key), UploadId: m.id,
+	})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchUpload" {
+		return nil
+	}
+	return m.u.writeError(err)
 }
 
 // attributes are what a new object carries besides its data, the same for

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +13,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/barmancloud/barman-cloud/shared/tags"
 )
 
-// fakeS3 records the requests of uploads and keeps the objects and the
-// multipart uploads they make, as far as s3Uploader needs.
+// fakeS3 records the requests of uploads and deletes and keeps the
+// objects and the multipart upload they make, as far as the S3 code
+// needs. Its fields after mu may be set by a test before the first request.
 type fakeS3 struct {
 	mu       sync.Mutex
 	objects  map[string][]byte
@@ -26,9 +29,29 @@ type fakeS3 struct {
 	headers  []http.Header
 	// completeStatus, when set, is the answer to CompleteMultipartUpload.
 	completeStatus int
+	// partDelay is how long a part upload takes once its body is read.
+	partDelay time.Duration
+	// failPart is how many times part N fails with 500 InternalError
+	// before it is stored; refusePart answers part N with 403.
+	failPart   map[int]int
+	refusePart map[int]bool
+	// deleteDenied answers DeleteObjects with an error for these keys
+	// (once for InternalError); missingMD5 answers it with 400
+	// MissingContentMD5.
+	deleteDenied map[string]string
+	missingMD5   bool
+	// discard keeps no part data (a memory measurement).
+	discard bool
+
+	// What happened.
+	inflight, maxInflight int
+	attempts              map[int]int // part number: uploads
+	open                  bool        // a multipart upload is open
+	deleteBatches         [][]string
+	deleteHeaders         []http.Header
 }
 
-func newFakeS3(t *testing.T) (*fakeS3, *Store) {
+func newFakeS3(t *testing.T, opts ...Options) (*fakeS3, *Store) {
 	t.Helper()
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
@@ -37,10 +60,16 @@ func newFakeS3(t *testing.T) (*fakeS3, *Store) {
 	} {
 		t.Setenv(k, v)
 	}
-	f := &fakeS3{objects: map[string][]byte{}, parts: map[int][]byte{}}
+	f := &fakeS3{objects: map[string][]byte{}, parts: map[int][]byte{}, attempts: map[int]int{},
+		failPart: map[int]int{}, refusePart: map[int]bool{}, deleteDenied: map[string]string{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	s, err := Open(context.Background(), Location{Provider: S3, Bucket: "b"}, Options{EndpointURL: srv.URL})
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.EndpointURL = srv.URL
+	s, err := Open(context.Background(), Location{Provider: S3, Bucket: "b"}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +78,34 @@ func newFakeS3(t *testing.T) (*fakeS3, *Store) {
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
+	q := r.URL.Query()
+	isPart := r.Method == http.MethodPut && q.Has("partNumber")
+	if isPart {
+		f.mu.Lock()
+		f.inflight++
+		f.maxInflight = max(f.maxInflight, f.inflight)
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.inflight--
+			f.mu.Unlock()
+		}()
+	}
+	var body []byte
+	var err error
+	if isPart && f.discard {
+		_, err = io.Copy(io.Discard, r.Body)
+	} else {
+		body, err = io.ReadAll(r.Body)
+	}
 	if err != nil {
 		return
 	}
-	q := r.URL.Query()
+	if isPart {
+		time.Sleep(f.partDelay)
+	}
 	var keys []string
-	for _, k := range []string{"uploads", "partNumber", "uploadId"} {
+	for _, k := range []string{"uploads", "partNumber", "uploadId", "delete"} {
 		if q.Has(k) {
 			keys = append(keys, k)
 		}
@@ -70,10 +120,21 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.objects[key] = body
 		w.Header().Set("ETag", `"put"`)
 	case r.Method == http.MethodPost && q.Has("uploads"):
+		f.open = true
 		fmt.Fprintf(w, `<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>%s</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>`, key)
 	case r.Method == http.MethodPut:
 		var n int
 		fmt.Sscan(q.Get("partNumber"), &n)
+		f.attempts[n]++
+		switch {
+		case f.refusePart[n]:
+			s3ErrorAnswer(w, http.StatusForbidden, "AccessDenied")
+			return
+		case f.failPart[n] > 0:
+			f.failPart[n]--
+			s3ErrorAnswer(w, http.StatusInternalServerError, "InternalError")
+			return
+		}
 		f.parts[n] = body
 		w.Header().Set("ETag", fmt.Sprintf(`"part%d"`, n))
 	case r.Method == http.MethodPost && q.Has("uploadId"):
@@ -87,13 +148,58 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			all = append(all, f.parts[i]...)
 		}
 		f.objects[key] = all
+		f.open = false
 		fmt.Fprint(w, `<CompleteMultipartUploadResult><ETag>"mpu"</ETag></CompleteMultipartUploadResult>`)
 	case r.Method == http.MethodDelete && q.Has("uploadId"):
 		f.parts = map[int][]byte{}
+		f.open = false
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodPost && q.Has("delete"):
+		f.deleteObjects(w, r, body)
+	case r.Method == http.MethodDelete:
+		delete(f.objects, key)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		http.Error(w, "unexpected", http.StatusBadRequest)
 	}
+}
+
+// deleteObjects answers DeleteObjects (quiet): errors only.
+func (f *fakeS3) deleteObjects(w http.ResponseWriter, r *http.Request, body []byte) {
+	f.deleteHeaders = append(f.deleteHeaders, r.Header.Clone())
+	if f.missingMD5 {
+		s3ErrorAnswer(w, http.StatusBadRequest, "MissingContentMD5")
+		return
+	}
+	var req struct {
+		Objects []struct{ Key string } `xml:"Object"`
+		Quiet   bool
+	}
+	if err := xml.Unmarshal(body, &req); err != nil || !req.Quiet {
+		http.Error(w, "bad delete request", http.StatusBadRequest)
+		return
+	}
+	var batch []string
+	fmt.Fprint(w, `<DeleteResult>`)
+	for _, o := range req.Objects {
+		batch = append(batch, o.Key)
+		if code, ok := f.deleteDenied[o.Key]; ok {
+			fmt.Fprintf(w, `<Error><Key>%s</Key><Code>%s</Code><Message>no</Message></Error>`, o.Key, code)
+			if code == "InternalError" {
+				delete(f.deleteDenied, o.Key)
+			}
+			continue
+		}
+		delete(f.objects, o.Key)
+	}
+	fmt.Fprint(w, `</DeleteResult>`)
+	f.deleteBatches = append(f.deleteBatches, batch)
+}
+
+func s3ErrorAnswer(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<Error><Code>%s</Code><Message>%s</Message></Error>`, code, code)
 }
 
 // oneWay hides a reader's io.Seeker (a compressed stream has none).

@@ -86,6 +86,10 @@ type Store struct {
 	stream       func(ctx context.Context, key string, r io.Reader, o UploadOptions) error
 	bucketExists func(ctx context.Context) (bool, error)
 	close        func() error
+	// wp writes objects in parts and deletes in batches (writer.go,
+	// delete.go); nil: through gocloud, one object at a time.
+	wp  *writePath
+	mem *memUploads // a memory store's (NewMemStore)
 }
 
 // Open builds the client for loc's provider and opens its bucket. It does

@@ -251,7 +251,7 @@ func TestArchiveWrongCredentials(t *testing.T) {
 	waRunBad(t, oracle.S3(t), []waBad{
 		{name: "s3-secret", args: plain, env: []string{"AWS_SECRET_ACCESS_KEY=wrong-secret"}, code: 4, msgs: []string{"SignatureDoesNotMatch"}},
 		{name: "s3-access-key", args: plain, env: []string{"AWS_ACCESS_KEY_ID=nobody"}, code: 4, msgs: []string{"InvalidAccessKeyId"}},
-		{name: "s3-secret-t", args: probe, env: []string{"AWS_SECRET_ACCESS_KEY=wrong-secret"}, code: 4, msgs: []string{"the storage denied access (HTTP 403)"}},
+		{name: "s3-secret-t", args: probe, env: []string{"AWS_SECRET_ACCESS_KEY=wrong-secret"}, code: 4, msgs: []string{"the storage denied access (HTTP 403"}},
 	}, false)
 	azureBadKey := []string{"AZURE_STORAGE_CONNECTION_STRING=" + oracle.AzureConnectionString(azureEndpoint, "d3Jvbmcta2V5")}
 	waRunBad(t, az, []waBad{

@@ -184,6 +184,19 @@ func (tg Target) BucketExists(t testing.TB, bucket string) bool {
 	return ok
 }
 
+// OpenUploads lists the keys under prefix of the S3 multipart uploads
+// that were neither completed nor aborted (S3 only: Azure's uncommitted
+// blocks and GCS's resumable sessions cannot be listed).
+func (tg Target) OpenUploads(t testing.TB, prefix string) []string {
+	t.Helper()
+	if tg.Name != "s3" {
+		t.Fatalf("%s has no listing of unfinished uploads", tg.Name)
+	}
+	var keys []string
+	py(t, &keys, "s3-uploads", tg.endpoint, tg.Bucket, prefix)
+	return keys
+}
+
 func py(t testing.TB, v any, args ...string) {
 	t.Helper()
 	cmd := exec.Command(Python, append([]string{"-c", script}, args...)...)

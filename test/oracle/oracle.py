@@ -5,6 +5,7 @@
 #   oracle.py azure CONTAINER PREFIX OUTDIR        (AZURE_STORAGE_CONNECTION_STRING)
 #   oracle.py s3-bucket ENDPOINT BUCKET            does the bucket exist?
 #   oracle.py azure-container CONTAINER            does the container exist?
+#   oracle.py s3-uploads ENDPOINT BUCKET PREFIX    keys of the open multipart uploads
 #
 # OUTDIR "-" skips the bodies. stdout is one JSON document.
 import json
@@ -85,6 +86,16 @@ def s3_bucket(endpoint, bucket):
         raise
 
 
+def s3_uploads(endpoint, bucket, prefix):
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    keys = []
+    for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [u["Key"] for u in page.get("Uploads", [])]
+    return keys
+
+
 def azure_container(container):
     return azure_client(container).exists()
 
@@ -95,5 +106,6 @@ result = {
     "azure": azure_objects,
     "s3-bucket": s3_bucket,
     "azure-container": azure_container,
+    "s3-uploads": s3_uploads,
 }[cmd](*args)
 json.dump(result, sys.stdout)

@@ -9,8 +9,9 @@
 // generated client costs about a tenth of that here.
 //
 // Only what Barman's tools need is here: streamed single-request uploads,
-// ranged reads, attributes, paged listings, deletes, copies and a bucket
-// existence check. Object names are sent as they are, never rewritten, so
+// resumable uploads in chunks (resumable.go), ranged reads, attributes,
+// paged listings, deletes one by one or in batches (batch.go), copies and
+// a bucket existence check. Object names are sent as they are, never rewritten, so
 // an object has exactly the key Barman's Python client would give it.
 package gcsrest
 
@@ -58,6 +59,8 @@ type Client struct {
 	// of them.
 	backoff gax.Backoff
 	retries int
+	// emulator: the endpoint is STORAGE_EMULATOR_HOST's (see Upload).
+	emulator bool
 }
 
 // Option configures NewClient.
@@ -106,6 +109,9 @@ func NewClient(ctx context.Context, emulatorHost string, opts ...Option) (*Clien
 			return nil, eerr
 		}
 		c, err = newClient(ctx, &http.Client{Transport: tr}, tr, endpoint)
+		if c != nil {
+			c.emulator = true
+		}
 	} else {
 		c, err = newADCClient(ctx, tr, DefaultEndpoint)
 	}

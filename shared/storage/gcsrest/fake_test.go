@@ -1,6 +1,7 @@
 package gcsrest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
@@ -13,6 +14,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -41,6 +43,44 @@ type fakeGCS struct {
 	// corrupt, when set, flips a byte of every object it stores, as a
 	// faulty path between the client and the disks would.
 	corrupt bool
+
+	// Resumable sessions. cutChunk, when set, is the data-carrying PUT
+	// (counting from 1) whose connection is cut instead of answered, after
+	// cutKeep bytes of its body were stored; chunks counts them.
+	sessions map[string]*fakeSession
+	chunks   int
+	cutChunk int
+	cutKeep  int
+	ranges   []string // Content-Range of every PUT to a session
+	// batches records the keys of each batch; batchStatus answers the
+	// delete of a key with that status instead.
+	batches     [][]string
+	batchStatus map[string]int
+}
+
+// sessionsQuery is the query that opened the (last) session.
+func (f *fakeGCS) sessionsQuery(t *testing.T) url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.requests {
+		if strings.Contains(u, "uploadType=resumable") && !strings.Contains(u, "upload_id") {
+			q, err := url.ParseQuery(u[strings.Index(u, "?")+1:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q
+		}
+	}
+	t.Fatal("no session opened")
+	return nil
+}
+
+// fakeSession is a resumable upload session.
+type fakeSession struct {
+	meta      map[string]any
+	query     url.Values
+	data      []byte
+	cancelled bool
 }
 
 type fakeObject struct {
@@ -64,7 +104,7 @@ type uploadRecord struct {
 const fakeBucket = "bkt"
 
 func newFakeGCS(t *testing.T) *fakeGCS {
-	f := &fakeGCS{t: t, objects: map[string]*fakeObject{}}
+	f := &fakeGCS{t: t, objects: map[string]*fakeObject{}, sessions: map[string]*fakeSession{}, batchStatus: map[string]int{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -150,6 +190,12 @@ func (f *fakeGCS) serve(w http.ResponseWriter, r *http.Request) {
 	)
 	p := r.URL.Path
 	switch {
+	case r.Method == http.MethodPost && p == upload && r.URL.Query().Get("uploadType") == "resumable":
+		f.startSession(w, r)
+	case p == upload && r.URL.Query().Has("upload_id"):
+		f.session(w, r)
+	case r.Method == http.MethodPost && p == "/batch/storage/v1":
+		f.batch(w, r)
 	case r.Method == http.MethodPost && p == upload:
 		f.upload(w, r)
 	case r.Method == http.MethodPost && strings.HasPrefix(p, "/upload/storage/v1/b/"):
@@ -233,6 +279,137 @@ func (f *fakeGCS) upload(w http.ResponseWriter, r *http.Request) {
 	f.objects[name] = o
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(o.resource(name))
+}
+
+func (f *fakeGCS) startSession(w http.ResponseWriter, r *http.Request) {
+	var meta map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&meta); err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	f.mu.Lock()
+	id := fmt.Sprint(len(f.sessions) + 1)
+	f.sessions[id] = &fakeSession{meta: meta, query: r.URL.Query()}
+	f.mu.Unlock()
+	w.Header().Set("Location", f.srv.URL+"/upload/storage/v1/b/"+fakeBucket+"/o?uploadType=resumable&upload_id="+id)
+}
+
+// session answers a request to a resumable session as GCS does: a chunk
+// may overlap what the session holds (the overlap is ignored), "bytes
+// */TOTAL" finalizes or asks, 308 (or 200 with X-Http-Status-Code-Override
+// when asked) gives the range held, 499 answers a cancel.
+func (f *fakeGCS) session(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ss := f.sessions[r.URL.Query().Get("upload_id")]
+	if ss == nil || ss.cancelled {
+		jsonError(w, http.StatusNotFound, "no such session")
+		return
+	}
+	if r.Method == http.MethodDelete {
+		ss.cancelled = true
+		w.WriteHeader(499)
+		return
+	}
+	cr := r.Header.Get("Content-Range")
+	f.ranges = append(f.ranges, cr)
+	var start, end, total int64 = -1, -1, -1
+	rng, tot, _ := strings.Cut(strings.TrimPrefix(cr, "bytes "), "/")
+	if tot != "*" {
+		fmt.Sscan(tot, &total)
+	}
+	if rng != "*" {
+		fmt.Sscanf(rng, "%d-%d", &start, &end)
+		if start > int64(len(ss.data)) || end-start+1 != int64(len(body)) {
+			jsonError(w, http.StatusBadRequest, "bad range "+cr)
+			return
+		}
+		f.chunks++
+		if f.chunks == f.cutChunk {
+			keep := body[:min(f.cutKeep, len(body))]
+			if skip := int64(len(ss.data)) - start; skip < int64(len(keep)) {
+				ss.data = append(ss.data, keep[skip:]...)
+			}
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			conn.Close()
+			return
+		}
+		ss.data = append(ss.data, body[int64(len(ss.data))-start:]...)
+	}
+	if total >= 0 && int64(len(ss.data)) == total {
+		name, _ := ss.meta["name"].(string)
+		if ss.query.Get("ifGenerationMatch") == "0" && f.objects[name] != nil {
+			jsonError(w, http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
+			return
+		}
+		data := ss.data
+		if f.corrupt && len(data) > 0 {
+			data = append([]byte(nil), data...)
+			data[len(data)/2] ^= 1
+		}
+		o := &fakeObject{meta: ss.meta, data: data, updated: time.Now()}
+		f.objects[name] = o
+		delete(f.sessions, r.URL.Query().Get("upload_id"))
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(o.resource(name))
+		return
+	}
+	if len(ss.data) > 0 {
+		w.Header().Set("Range", fmt.Sprintf("bytes=0-%d", len(ss.data)-1))
+	}
+	if r.Header.Get("X-GUploader-No-308") == "yes" {
+		w.Header().Set("X-Http-Status-Code-Override", "308")
+		return
+	}
+	w.WriteHeader(http.StatusPermanentRedirect)
+}
+
+// batch answers a JSON batch of deletes.
+func (f *fakeGCS) batch(w http.ResponseWriter, r *http.Request) {
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	mw := multipart.NewWriter(w)
+	w.Header().Set("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keys []string
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		req, err := http.ReadRequest(bufio.NewReader(part))
+		if err != nil {
+			jsonError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		name, _ := url.PathUnescape(strings.TrimPrefix(req.URL.EscapedPath(), "/storage/v1/b/"+fakeBucket+"/o/"))
+		keys = append(keys, name)
+		status := http.StatusNoContent
+		switch {
+		case f.batchStatus[name] != 0:
+			status = f.batchStatus[name]
+		case req.Method != http.MethodDelete:
+			status = http.StatusBadRequest
+		case f.objects[name] == nil:
+			status = http.StatusNotFound
+		default:
+			delete(f.objects, name)
+		}
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", "application/http")
+		h.Set("Content-ID", "<response-"+strings.Trim(part.Header.Get("Content-ID"), "<>")+">")
+		pw, _ := mw.CreatePart(h)
+		if status == http.StatusNoContent {
+			fmt.Fprintf(pw, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+			continue
+		}
+		msg := fmt.Sprintf(`{"error":{"code":%d,"message":"status %d","errors":[{"message":"status %d","reason":"r%d"}]}}`, status, status, status, status)
+		fmt.Fprintf(pw, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", status, http.StatusText(status), len(msg), msg)
+	}
+	mw.Close()
+	f.batches = append(f.batches, keys)
 }
 
 func (o *fakeObject) resource(name string) map[string]any {

@@ -181,6 +181,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // once the server answers, and an object that differs is deleted at once
 // (by generation, so that nothing written since is touched).
 func (w *writer) checkStored(obj *storage.Object, sent uint32) error {
+	return w.b.c.checkStored(w.ctx, w.b.name, w.key, obj, sent)
+}
+
+func (c *Client) checkStored(ctx context.Context, bucket, key string, obj *storage.Object, sent uint32) error {
 	if obj == nil || obj.Crc32c == "" {
 		return nil // a server that reports none (an emulator, maybe)
 	}
@@ -188,8 +192,13 @@ func (w *writer) checkStored(obj *storage.Object, sent uint32) error {
 	if err == nil && len(raw) == 4 && binary.BigEndian.Uint32(raw) == sent {
 		return nil
 	}
-	derr := w.b.c.svc.Objects.Delete(w.b.name, w.key).Generation(obj.Generation).Context(context.WithoutCancel(w.ctx)).Do()
-	msg := fmt.Sprintf("gcsrest: %q was stored with CRC32C %s, not the %08x sent", w.key, obj.Crc32c, sent)
+	return c.discard(ctx, bucket, key, obj, fmt.Sprintf("gcsrest: %q was stored with CRC32C %s, not the %08x sent", key, obj.Crc32c, sent))
+}
+
+// discard deletes an object stored wrong, by generation, and returns msg
+// as the error, saying whether the object is gone.
+func (c *Client) discard(ctx context.Context, bucket, key string, obj *storage.Object, msg string) error {
+	derr := c.svc.Objects.Delete(bucket, key).Generation(obj.Generation).Context(context.WithoutCancel(ctx)).Do()
 	if derr != nil {
 		return fmt.Errorf("%s, and deleting it failed: %w", msg, derr)
 	}
