@@ -135,6 +135,8 @@ func TestNamesCannotEscape(t *testing.T) {
 			return []string{url, server, wal, dest}
 		},
 		"check-wal-archive": func(url, server, _ string) []string { return []string{url, server} },
+		"backup-list":       func(url, server, _ string) []string { return []string{url, server} },
+		"backup-show":       func(url, server, _ string) []string { return []string{url, server, "latest"} },
 	}
 	badWALs := map[string][]string{"wal-archive": escapingWALPaths, "wal-restore": escapingWALNames}
 

@@ -80,3 +80,14 @@ func PostgresFlags(dst *Postgres) Group {
 			Set: func(v string) error { dst.DBName, dst.DBNameGiven = v, true; return nil }},
 	}}
 }
+
+// FormatFlags is --format of the listing tools, stored in dst: "console"
+// (the default) or "json". Barman does not check the value: anything but
+// "console" prints JSON, and so it does here.
+func FormatFlags(dst *string) Group {
+	*dst = "console"
+	return Group{Flags: []cli.Flag{
+		&ValueFlag{StringFlag: cli.StringFlag{Name: "format", Usage: "output `FORMAT`: console or json", DefaultText: "console"},
+			Set: SetString(dst)},
+	}}
+}

@@ -61,6 +61,15 @@ func (k Keep) String() string {
 	return "nokeep"
 }
 
+// Target is the annotation's recovery target, "" for none: what
+// barman-cloud-backup-list shows upper-cased after "KEEP:".
+func (k Keep) Target() string {
+	if k == NoKeep {
+		return ""
+	}
+	return k.String()
+}
+
 // Backup is what the rules need to know about one backup of the catalog,
 // read from its backup.info and its keep annotation.
 type Backup struct {

@@ -277,15 +277,24 @@ func (s *Store) List(ctx context.Context, prefix, delimiter string) ([]Object, e
 // objects, and the walk stops early when fn returns an error, which Walk
 // then returns unchanged.
 func (s *Store) Walk(ctx context.Context, prefix, delimiter string, fn func(Object) error) error {
+	return s.walkListing(ctx, prefix, delimiter, func(o *blob.ListObject) error {
+		if o.IsDir {
+			return nil
+		}
+		return fn(Object{Key: o.Key, Size: o.Size})
+	})
+}
+
+// walkListing calls fn for every entry of the listing, "directories"
+// included, page by page, so that a failed request is retried alone, from
+// the page it was to fetch, without calling fn twice for an entry.
+func (s *Store) walkListing(ctx context.Context, prefix, delimiter string, fn func(*blob.ListObject) error) error {
 	if s.unavailable != nil {
 		return s.classify(s.unavailable, true)
 	}
 	opts := &blob.ListOptions{Prefix: prefix, Delimiter: delimiter}
 	token := blob.FirstPageToken
 	for {
-		// Page by page, so that a failed request is retried alone, from
-		// the page it was to fetch, without calling fn twice for an
-		// object.
 		var (
 			page []*blob.ListObject
 			next []byte
@@ -299,10 +308,7 @@ func (s *Store) Walk(ctx context.Context, prefix, delimiter string, fn func(Obje
 			return err
 		}
 		for _, o := range page {
-			if o.IsDir {
-				continue
-			}
-			if err := fn(Object{Key: o.Key, Size: o.Size}); err != nil {
+			if err := fn(o); err != nil {
 				return err
 			}
 		}

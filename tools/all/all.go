@@ -10,6 +10,8 @@ package all
 
 import (
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
+	"github.com/barmancloud/barman-cloud/tools/backuplist"
+	"github.com/barmancloud/barman-cloud/tools/backupshow"
 	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
 	"github.com/barmancloud/barman-cloud/tools/walarchive"
 	"github.com/barmancloud/barman-cloud/tools/walrestore"
@@ -21,4 +23,6 @@ var Tools = []*cloudcli.Tool{
 	walarchive.Tool,
 	walrestore.Tool,
 	checkwalarchive.Tool,
+	backuplist.Tool,
+	backupshow.Tool,
 }
