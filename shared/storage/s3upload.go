@@ -55,7 +55,10 @@ func (u *s3Uploader) put(ctx context.Context, key string, r io.ReadSeeker, size 
 	if o.IfNotExist {
 		in.IfNoneMatch = aws.String("*")
 	}
-	_, err := u.client.PutObject(ctx, in)
+	out, err := u.client.PutObject(ctx, in)
+	if err == nil {
+		reportETag(ctx, out.ETag)
+	}
 	return u.writeError(err)
 }
 
@@ -144,9 +147,11 @@ func (u *s3Uploader) stream(ctx context.Context, key string, r io.Reader, o Uplo
 	if o.IfNotExist {
 		complete.IfNoneMatch = aws.String("*")
 	}
-	if _, err := u.client.CompleteMultipartUpload(ctx, complete); err != nil {
+	out, err := u.client.CompleteMultipartUpload(ctx, complete)
+	if err != nil {
 		return u.writeError(err)
 	}
+	reportETag(ctx, out.ETag)
 	completed = true
 	return nil
 }
