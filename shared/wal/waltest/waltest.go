@@ -20,8 +20,9 @@ const pageMagic = 0xD110
 
 // Segment returns a size-byte segment (a power of two from 1 MiB) for the
 // segment or .partial named name, whose first page header says timeline
-// tli (0: the name's), partly compressible content drawn from seed after
-// the header.
+// tli (0: the name's), and partly compressible content drawn from seed:
+// 512 random bytes at the start of every 4 KiB, the header written over
+// the first ones.
 func Segment(name string, size int, tli uint32, seed int64) []byte {
 	n, err := wal.Parse(name)
 	if err != nil || (n.Kind != wal.Segment && n.Kind != wal.Partial) {
@@ -32,7 +33,7 @@ func Segment(name string, size int, tli uint32, seed int64) []byte {
 	}
 	b := make([]byte, size)
 	rng := rand.New(rand.NewSource(seed))
-	for i := wal.LongHeaderSize; i < size; i += 4096 {
+	for i := 0; i < size; i += 4096 {
 		rng.Read(b[i:min(i+512, size)])
 	}
 	segsPerID := uint64(1<<32) / uint64(size)
