@@ -30,7 +30,9 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -88,7 +90,7 @@ func (s *Store) Create(ctx context.Context, key string, r io.Reader, size int64,
 		return "", err
 	}
 	if azResp != nil {
-		version = azResp.Header.Get("ETag")
+		version = quoted(azResp.Header.Get("ETag"))
 	}
 	return version, nil
 }
@@ -113,7 +115,7 @@ func (s *Store) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 		if err != nil {
 			return s.classify(err, false)
 		}
-		info = ObjectInfo{Metadata: a.Metadata, Size: a.Size, ModTime: a.ModTime, Version: a.ETag}
+		info = ObjectInfo{Metadata: a.Metadata, Size: a.Size, ModTime: a.ModTime, Version: quoted(a.ETag)}
 		if !a.CreateTime.IsZero() {
 			info.ModTime = a.CreateTime
 		}
@@ -151,7 +153,7 @@ func (s *Store) listed(o *blob.ListObject) Object {
 		var bi container.BlobItem
 		if o.As(&bi) && bi.Properties != nil {
 			if bi.Properties.ETag != nil {
-				obj.Version = string(*bi.Properties.ETag)
+				obj.Version = quoted(string(*bi.Properties.ETag))
 			}
 			if bi.Properties.CreationTime != nil {
 				obj.ModTime = *bi.Properties.CreationTime
@@ -172,6 +174,15 @@ func (s *Store) listed(o *blob.ListObject) Object {
 		}
 	}
 	return obj
+}
+
+// quoted is an ETag as HTTP headers carry it, in double quotes: Azure's
+// listings give it bare, its answers' headers quoted.
+func quoted(etag string) string {
+	if etag == "" || strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, `W/"`) {
+		return etag
+	}
+	return `"` + etag + `"`
 }
 
 // DeleteIfVersion deletes key only while it has version (from Create,
@@ -226,11 +237,12 @@ func (s *Store) deleteIfVersion(ctx context.Context, key, version string) error 
 	return fmt.Errorf("unknown cloud provider %q", s.Loc.Provider)
 }
 
-// Touch gives key, while it has version, a new version without changing
-// its content or its metadata, and returns it: afterwards, a
-// DeleteIfVersion naming the old version fails. ErrVersionChanged when the
-// object has another version, ErrTouchUnsupported on S3.
-func (s *Store) Touch(ctx context.Context, key, version string) (string, error) {
+// Touch sets the user metadata entries md on key (other entries are kept,
+// and the content) while it has version, which gives it a new version, and
+// returns it: afterwards, a DeleteIfVersion naming the old version fails.
+// ErrVersionChanged when the object has another version,
+// ErrTouchUnsupported on S3.
+func (s *Store) Touch(ctx context.Context, key, version string, md map[string]string) (string, error) {
 	if s.unavailable != nil {
 		return "", s.classify(s.unavailable, true)
 	}
@@ -240,13 +252,13 @@ func (s *Store) Touch(ctx context.Context, key, version string) (string, error) 
 	var nv string
 	err := s.Retry(ctx, "updating the metadata of "+key, func(ctx context.Context) error {
 		var err error
-		nv, err = s.touch(ctx, key, version)
+		nv, err = s.touch(ctx, key, version, md)
 		return s.conditionalError(err)
 	})
 	return nv, err
 }
 
-func (s *Store) touch(ctx context.Context, key, version string) (string, error) {
+func (s *Store) touch(ctx context.Context, key, version string, md map[string]string) (string, error) {
 	switch s.Loc.Provider {
 	case Azure:
 		bc, err := s.azureBlob(key)
@@ -255,31 +267,39 @@ func (s *Store) touch(ctx context.Context, key, version string) (string, error) 
 		}
 		etag := azcore.ETag(version)
 		// Set Blob Metadata replaces all of it: write back what is there,
-		// read under the same condition. Azure gives any write a new ETag.
+		// read under the same condition, with md added under the names
+		// gocloud's driver gives them. Azure gives any write a new ETag.
 		p, err := bc.GetProperties(ctx, &azblobblob.GetPropertiesOptions{AccessConditions: azureIfMatch(&etag)})
 		if err != nil {
 			return "", err
 		}
-		r, err := bc.SetMetadata(ctx, p.Metadata, &azblobblob.SetMetadataOptions{AccessConditions: azureIfMatch(&etag)})
+		all := p.Metadata
+		if all == nil {
+			all = map[string]*string{}
+		}
+		for k, v := range md {
+			all[azureMetadataName(k)] = &v
+		}
+		r, err := bc.SetMetadata(ctx, all, &azblobblob.SetMetadataOptions{AccessConditions: azureIfMatch(&etag)})
 		if err != nil {
 			return "", err
 		}
 		if r.ETag == nil {
 			return "", nil
 		}
-		return string(*r.ETag), nil
+		return quoted(string(*r.ETag)), nil
 	case GCS:
 		c, v, err := s.gcsVersion(version)
 		if err != nil {
 			return "", err
 		}
-		nv, err := c.Touch(ctx, s.Loc.Bucket, key, v)
+		nv, err := c.Touch(ctx, s.Loc.Bucket, key, v, md)
 		if err != nil {
 			return "", err
 		}
 		return nv.String(), nil
 	case File:
-		v, err := localfs.Touch(ctx, s.Loc.Bucket, key, version)
+		v, err := localfs.Touch(ctx, s.Loc.Bucket, key, version, md)
 		return v, fileError(err)
 	}
 	return "", fmt.Errorf("unknown cloud provider %q", s.Loc.Provider)
@@ -318,6 +338,22 @@ func (s *Store) azureBlob(key string) (*azblobblob.Client, error) {
 		return nil, errors.New("the Azure driver does not expose its container client")
 	}
 	return c.NewBlobClient(key), nil
+}
+
+// azureMetadataName is the name gocloud's azureblob driver gives the
+// metadata key k (Azure names must be C# identifiers): every character but
+// an ASCII letter, digit or "_", and a leading digit, written __0xHEX__.
+func azureMetadataName(k string) string {
+	var b strings.Builder
+	for i, r := range k {
+		alnum := r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r))
+		if (i == 0 && unicode.IsDigit(r)) || (!alnum && r != '_') {
+			fmt.Fprintf(&b, "__0x%x__", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func azureIfMatch(etag *azcore.ETag) *azblobblob.AccessConditions {

@@ -48,15 +48,15 @@ func TestConditionalFile(t *testing.T) {
 	if err != nil || info.Version != v1 || info.Metadata["k"] != "v" || info.Size != 3 || !info.ModTime.Equal(objs[0].ModTime) {
 		t.Fatalf("Stat %+v, %v", info, err)
 	}
-	v2, err := s.Touch(ctx, key, v1)
+	v2, err := s.Touch(ctx, key, v1, map[string]string{"w": "x"})
 	if err != nil || v2 == v1 || v2 == "" {
 		t.Fatalf("Touch: %q, %v", v2, err)
 	}
-	if _, err := s.Touch(ctx, key, v1); !errors.Is(err, ErrVersionChanged) {
+	if _, err := s.Touch(ctx, key, v1, map[string]string{"w": "x"}); !errors.Is(err, ErrVersionChanged) {
 		t.Errorf("Touch of the old version: %v", err)
 	}
 	after, _ := s.Stat(ctx, key)
-	if after.Version != v2 || !after.ModTime.Equal(info.ModTime) || after.Metadata["k"] != "v" {
+	if after.Version != v2 || !after.ModTime.Equal(info.ModTime) || after.Metadata["k"] != "v" || after.Metadata["w"] != "x" {
 		t.Errorf("after Touch: %+v", after)
 	}
 	if err := s.DeleteIfVersion(ctx, key, v1); !errors.Is(err, ErrVersionChanged) {
@@ -77,7 +77,7 @@ func TestConditionalFile(t *testing.T) {
 	if err := s.DeleteIfVersion(ctx, key, v2); err != nil {
 		t.Errorf("DeleteIfVersion of a deleted object: %v", err)
 	}
-	if _, err := s.Touch(ctx, key, v2); !IsNotFound(err) {
+	if _, err := s.Touch(ctx, key, v2, nil); !IsNotFound(err) {
 		t.Errorf("Touch of a deleted object: %v", err)
 	}
 	// A new object under the same key is a new version.
@@ -101,7 +101,7 @@ func TestTouchAgainstDelete(t *testing.T) {
 		var terr, derr error
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); _, terr = s.Touch(ctx, key, v) }()
+		go func() { defer wg.Done(); _, terr = s.Touch(ctx, key, v, nil) }()
 		go func() { defer wg.Done(); derr = s.DeleteIfVersion(ctx, key, v) }()
 		wg.Wait()
 		if (terr == nil) == (derr == nil) {
@@ -115,6 +115,22 @@ func TestTouchAgainstDelete(t *testing.T) {
 			if err := s.DeleteIfVersion(ctx, key, info.Version); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// TestAzureMetadataName: the names gocloud's azureblob driver gives
+// metadata keys (as the servers report ours: see test/integration).
+func TestAzureMetadataName(t *testing.T) {
+	for k, want := range map[string]string{
+		"barman-cloud-sha256": "barman__0x2d__cloud__0x2d__sha256",
+		"barman-cloud-writer": "barman__0x2d__cloud__0x2d__writer",
+		"plain_Name9":         "plain_Name9",
+		"9lives":              "__0x39__lives",
+		"é":                   "__0xe9__",
+	} {
+		if got := azureMetadataName(k); got != want {
+			t.Errorf("%q: %q, want %q", k, got, want)
 		}
 	}
 }

@@ -25,6 +25,12 @@ import (
 // on S3). Objects written by Barman have none.
 const MetadataKey = "barman-cloud-sha256"
 
+// WriterKey is the user-metadata key under which barman-cloud-wal-archive
+// records which run stored an object, or claimed it last: a random token
+// per run. A run tells by it its own object, stored by an attempt whose
+// answer was lost, from one another run stored.
+const WriterKey = "barman-cloud-writer"
+
 // Metadata is the user metadata of an object holding content with SHA-256 sum.
 func Metadata(sum []byte) map[string]string {
 	return map[string]string{MetadataKey: hex.EncodeToString(sum)}

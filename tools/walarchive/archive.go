@@ -3,6 +3,7 @@ package walarchive
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -58,6 +59,8 @@ type archiver struct {
 	name  wal.Name
 	key   string
 	ext   string
+	// writer is this run's token (walobject.WriterKey).
+	writer string
 
 	// Test hooks: afterCommit runs once this archiver's object is stored
 	// (created, or found and claimed), before the listing; afterList runs
@@ -80,6 +83,13 @@ func (a *archiver) run(ctx context.Context) error {
 		}
 	}
 	a.key = wal.Key(a.store.Loc.Prefix, a.o.Server, a.name, a.ext)
+	if a.writer == "" {
+		var token [8]byte
+		if _, err := rand.Read(token[:]); err != nil {
+			return err
+		}
+		a.writer = hex.EncodeToString(token[:])
+	}
 	if a.o.Overwrite {
 		// Barman's behaviour: replace the object blindly, look at nothing.
 		a.log.Debug().Msgf("Uploading %s to %s (%s)", a.o.WALPath, a.key, compressionName(a.o.Compression))
@@ -103,14 +113,14 @@ func (a *archiver) run(ctx context.Context) error {
 		if !errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("uploading %s to %s: %w", a.o.WALPath, a.key, err)
 		}
-		version, err = a.claim(ctx, sum, size)
+		version, ours, err := a.claim(ctx, sum, size)
 		if errors.Is(err, errMoved) && i < attempts {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		return a.settle(ctx, sum, size, version, false, start)
+		return a.settle(ctx, sum, size, version, ours, start)
 	}
 }
 
@@ -122,17 +132,19 @@ func (a *archiver) archived(size int64, start time.Time) {
 // it was being claimed.
 var errMoved = errors.New("the archived object changed while it was compared")
 
-// claim handles a key already taken (another archiver won the race for
-// this key, or an earlier attempt of ours stored it, or an earlier run was
-// killed before it could tell): when it holds the file's content, claim
-// makes its current version ours (Store.Touch), so that the archiver that
-// created it, if it is still running and loses a race on another suffix,
-// cannot remove it any more; and returns that version. Different content
-// is the exit-1 refusal.
-func (a *archiver) claim(ctx context.Context, sum []byte, size int64) (string, error) {
+// claim handles a key already taken: by an earlier attempt of this run
+// whose answer was lost (ours: the object records this run as its
+// writer), by another archiver that won the race for this key, or by an
+// earlier run, perhaps killed before it could finish. When it holds the
+// file's content, claim returns its version; one that is not ours it
+// first claims (Store.Touch, recording this run as its writer), so that
+// the archiver that created it, if it is still running and loses a race on
+// another suffix, can no longer remove it. Different content is the
+// exit-1 refusal.
+func (a *archiver) claim(ctx context.Context, sum []byte, size int64) (version string, ours bool, err error) {
 	info, err := a.store.Stat(ctx, a.key)
 	if storage.IsNotFound(err) {
-		return "", errMoved
+		return "", false, errMoved
 	}
 	c := walobject.Candidate{Key: a.key, Compression: a.o.Compression, Size: info.Size}
 	var rec []byte
@@ -144,23 +156,26 @@ func (a *archiver) claim(ctx context.Context, sum []byte, size int64) (string, e
 		same, how, err = walobject.Compare(ctx, a.store, c, rec, sum, size)
 	}
 	if err != nil {
-		return "", a.incomparable(a.key, err)
+		return "", false, a.incomparable(a.key, err)
 	}
 	if !same {
-		return "", a.differentContent(a.key, how, sum)
+		return "", false, a.differentContent(a.key, how, sum)
 	}
-	version, err := a.store.Touch(ctx, a.key, info.Version)
+	if info.Metadata[walobject.WriterKey] == a.writer {
+		return info.Version, true, nil
+	}
+	version, err = a.store.Touch(ctx, a.key, info.Version, map[string]string{walobject.WriterKey: a.writer})
 	switch {
 	case err == nil:
-		return version, nil
+		return version, false, nil
 	case errors.Is(err, storage.ErrVersionChanged), storage.IsNotFound(err):
-		return "", errMoved
+		return "", false, errMoved
 	case errors.Is(err, storage.ErrTouchUnsupported):
 		// S3: see settle for what this leaves open.
-		return info.Version, nil
+		return info.Version, false, nil
 	}
 	a.log.Warn().Msgf("%s holds this content, but it could not be claimed (%v): an archiver that created it and is still running could remove it", a.key, err)
-	return info.Version, nil
+	return info.Version, false, nil
 }
 
 // settle decides the outcome once this archiver's object is stored under
@@ -178,13 +193,15 @@ func (a *archiver) claim(ctx context.Context, sum []byte, size int64) (string, e
 // stored its own. Symmetrically A stored its object after B's listing,
 // after B stored its own: B stored before A stored, and after, a
 // contradiction. This needs objects that were relied upon to stay, and
-// they do: an archiver removes only a version it created itself and only
-// when it lost; an archiver that relies on an object it found (same
-// content, same key) first claims it, giving it a new version the creator's
-// conditional delete no longer matches; and an archiver that loses with an
-// object it found removes nothing, since that object may be one another
-// archiver reported archived. Two racers that see each other both lose;
-// PostgreSQL retries archive_command, and the first retry wins.
+// they do: an archiver removes only a version it created itself (in this
+// run: an attempt whose answer was lost is recognised by the run's token,
+// walobject.WriterKey) and only when it lost; an archiver that relies on
+// an object it found (same content, same key) first claims it, giving it a
+// new version the creator's conditional delete no longer matches; and an
+// archiver that loses with an object it found removes nothing, since that
+// object may be one another archiver reported archived. Two racers that
+// see each other both lose; PostgreSQL retries archive_command, and the
+// first retry wins.
 //
 // Where a provider cannot keep the creator from removing a claimed object,
 // an archiver relying on a found object can still be contradicted: S3,
@@ -359,9 +376,13 @@ func (a *archiver) check(size int64, head []byte) error {
 // when an attempt that failed had in fact stored the object (its answer
 // lost), the next one meets it, and claim compares it.
 func (a *archiver) upload(ctx context.Context, f *os.File, size int64, sum []byte) (string, error) {
+	md := walobject.Metadata(sum)
+	if !a.o.Overwrite {
+		md[walobject.WriterKey] = a.writer
+	}
 	up := storage.UploadOptions{
 		Tags:     tags.For(a.name.Kind == wal.History, a.o.Tags, a.o.HistoryTags),
-		Metadata: walobject.Metadata(sum),
+		Metadata: md,
 	}
 	var version string
 	err := a.store.Retry(ctx, fmt.Sprintf("uploading %s to %s", a.name.Base, a.key), func(ctx context.Context) error {

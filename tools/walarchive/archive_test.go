@@ -92,9 +92,9 @@ func (e *env) racer(c content, alg *compress.Algorithm, overwrite bool) *racer {
 
 func (r *racer) run() error { return r.a.run(context.Background()) }
 
-// put stores data under the key of alg, as an archiver would, without any
-// check.
-func (e *env) put(c content, alg *compress.Algorithm, md bool) {
+// put stores data under the key of alg, as an archiver would (writer
+// being its run's token), without any check; without md, as Barman would.
+func (e *env) put(c content, alg *compress.Algorithm, md bool, writer ...string) {
 	e.t.Helper()
 	var buf bytes.Buffer
 	w, err := compressWriter(&buf, alg)
@@ -107,6 +107,9 @@ func (e *env) put(c content, alg *compress.Algorithm, md bool) {
 	if md {
 		sum := sha256.Sum256(c.data)
 		up.Metadata = walobject.Metadata(sum[:])
+		for _, w := range writer {
+			up.Metadata[walobject.WriterKey] = w
+		}
 	}
 	if err := e.open().Upload(context.Background(), dir+seg+ext(alg), &buf, int64(buf.Len()), up); err != nil {
 		e.t.Fatal(err)
@@ -337,7 +340,7 @@ func TestLoserSparesAReplacedObject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Touch(context.Background(), dir+seg+".gz", info.Version); err != nil {
+		if _, err := s.Touch(context.Background(), dir+seg+".gz", info.Version, map[string]string{walobject.WriterKey: "another"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -421,4 +424,27 @@ func TestOverwrite(t *testing.T) {
 	a.a.afterCommit = func() { t.Error("--overwrite checked its object") }
 	wantExit(t, "A", a.run(), 0, "", a.log)
 	e.wantArchived(map[string]content{".gz": c, ".zst": d})
+}
+
+// TestOwnObjectFromALostAnswer: the key holds this content stored by this
+// very run (an attempt whose answer was lost, then retried): when another
+// content is archived too, the run loses like any creator and removes its
+// object, so that two such runs cannot keep each other out for ever.
+func TestOwnObjectFromALostAnswer(t *testing.T) {
+	e := newEnv(t)
+	c, d := e.content(1), e.content(2)
+	e.put(c, compress.Gzip, true, "run-a")
+	e.put(d, compress.Zstd, true, "run-b")
+	a, b := e.racer(c, compress.Gzip, false), e.racer(d, compress.Zstd, false)
+	a.a.writer, b.a.writer = "run-a", "run-b"
+	aListed, bListed := make(chan struct{}), make(chan struct{})
+	a.a.afterList = func() { close(aListed); <-bListed }
+	b.a.afterList = func() { close(bListed); <-aListed }
+	ea, eb := both(a, b)
+	wantExit(t, "A", ea, 1, conflictMsg, a.log)
+	wantExit(t, "B", eb, 1, conflictMsg, b.log)
+	e.wantArchived(nil)
+	retry := e.racer(d, compress.Zstd, false)
+	wantExit(t, "B's retry", retry.run(), 0, "", retry.log)
+	e.wantArchived(map[string]content{".zst": d})
 }

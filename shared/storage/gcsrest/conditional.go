@@ -62,27 +62,18 @@ func (c *Client) DeleteVersion(ctx context.Context, bucket, key string, v Versio
 		IfMetagenerationMatch(v.Metageneration).Context(ctx).Do()
 }
 
-// Touch rewrites the custom metadata of key as it is, while the object is
-// at version v, and returns the new version: the same generation with the
-// next metageneration. Every metadata update increments the metageneration,
-// so a DeleteVersion naming v fails afterwards. It reads the object first
-// (both requests carry the precondition).
-func (c *Client) Touch(ctx context.Context, bucket, key string, v Version) (Version, error) {
+// Touch sets the custom metadata entries md on key (a patch: other
+// entries are kept) while the object is at version v, and returns the new
+// version: the same generation with the next metageneration. Every
+// metadata update increments the metageneration, so a DeleteVersion
+// naming v fails afterwards. Not retried: a patch whose answer was lost
+// would fail its precondition the second time.
+func (c *Client) Touch(ctx context.Context, bucket, key string, v Version, md map[string]string) (Version, error) {
 	if err := checkKey(key); err != nil {
 		return Version{}, err
 	}
-	var cur *Object
-	err := c.retry(ctx, func(ctx context.Context) (err error) {
-		cur, err = c.svc.Objects.Get(bucket, key).IfGenerationMatch(v.Generation).
-			IfMetagenerationMatch(v.Metageneration).Context(ctx).Do()
-		return err
-	})
-	if err != nil {
-		return Version{}, err
-	}
-	md := cur.Metadata
 	if md == nil {
-		md = map[string]string{} // "metadata": null would be a change
+		md = map[string]string{} // "metadata": null would clear it
 	}
 	patch := &Object{Metadata: md, ForceSendFields: []string{"Metadata"}}
 	o, err := c.svc.Objects.Patch(bucket, key, patch).IfGenerationMatch(v.Generation).

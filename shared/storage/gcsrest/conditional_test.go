@@ -39,17 +39,17 @@ func TestConditional(t *testing.T) {
 		t.Fatalf("stored %+v", stored)
 	}
 	v := VersionOf(stored)
-	nv, err := c.Touch(ctx, fakeBucket, "k", v)
+	nv, err := c.Touch(ctx, fakeBucket, "k", v, map[string]string{"w": "2"})
 	if err != nil || nv.Generation != v.Generation || nv.Metageneration != 2 {
 		t.Fatalf("Touch: %+v, %v", nv, err)
 	}
-	if md := f.object("k").meta["metadata"].(map[string]any); md["m"] != "1" {
+	if md := f.object("k").meta["metadata"].(map[string]any); md["m"] != "1" || md["w"] != "2" {
 		t.Errorf("metadata after Touch: %v", md)
 	}
 	if err := c.DeleteVersion(ctx, fakeBucket, "k", v); ErrorCode(err) != gcerrors.FailedPrecondition {
 		t.Errorf("delete of the old version: %v", err)
 	}
-	if _, err := c.Touch(ctx, fakeBucket, "k", v); ErrorCode(err) != gcerrors.FailedPrecondition {
+	if _, err := c.Touch(ctx, fakeBucket, "k", v, nil); ErrorCode(err) != gcerrors.FailedPrecondition {
 		t.Errorf("Touch of the old version: %v", err)
 	}
 	if f.object("k") == nil {

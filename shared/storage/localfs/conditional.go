@@ -101,11 +101,13 @@ func DeleteVersion(ctx context.Context, dir, key, version string) error {
 	})
 }
 
-// Touch gives key in the directory dir a new version, without changing its
-// content, metadata or modification time, while it has version; it returns
-// the new one. It changes the file's mode to what it is, which moves the
-// ctime, as many times as the file system's clock needs to move it.
-func Touch(ctx context.Context, dir, key, version string) (string, error) {
+// Touch sets the user metadata md on key in the directory dir (other
+// metadata is kept, the content and modification time too) while it has
+// version, which moves its ctime, and returns its new version. Where the
+// file system has no extended attributes md is dropped, and the file's
+// mode is set to what it is, which moves the ctime too. Either is done as
+// many times as the file system's clock needs to move the ctime.
+func Touch(ctx context.Context, dir, key, version string, md map[string]string) (string, error) {
 	b, err := openDriver(dir)
 	if err != nil {
 		return "", err
@@ -121,7 +123,11 @@ func Touch(ctx context.Context, dir, key, version string) (string, error) {
 		}
 		defer f.Close()
 		for i := 0; ; i++ {
-			if err := f.Chmod(fi.Mode().Perm()); err != nil {
+			ok, err := writeAttrs(b.sys.xattr, f, attrs{metadata: md})
+			if err == nil && (!ok || len(md) == 0) {
+				err = f.Chmod(fi.Mode().Perm())
+			}
+			if err != nil {
 				return err
 			}
 			if fi, err = f.Stat(); err != nil {
