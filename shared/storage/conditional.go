@@ -273,9 +273,12 @@ func (s *Store) touch(ctx context.Context, key, version string, md map[string]st
 		if err != nil {
 			return "", err
 		}
-		all := p.Metadata
-		if all == nil {
-			all = map[string]*string{}
+		// Names are case-insensitive on Azure, and the SDK hands back
+		// the ones it read from canonicalised headers ("Barman__0x2d__...");
+		// sent back beside ours they would be two spellings of one header.
+		all := map[string]*string{}
+		for k, v := range p.Metadata {
+			all[strings.ToLower(k)] = v
 		}
 		for k, v := range md {
 			all[azureMetadataName(k)] = &v
