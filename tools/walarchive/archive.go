@@ -270,8 +270,12 @@ func (a *archiver) look(ctx context.Context, sum []byte, size int64) (keys []str
 // version it created. An object it found is left alone: it may be the one
 // another archiver reported archived.
 func (a *archiver) lose(ctx context.Context, version string, created bool) {
-	if !created {
+	switch {
+	case !created:
 		a.log.Info().Msgf("leaving %s in place: it was there before this run, and may be what another run reported archived", a.key)
+		return
+	case version == "":
+		a.log.Warn().Msgf("leaving %s in place: the storage did not say which version this run stored", a.key)
 		return
 	}
 	err := a.store.DeleteIfVersion(ctx, a.key, version)

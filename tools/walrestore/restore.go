@@ -111,19 +111,35 @@ func (rs *restorer) run(ctx context.Context) error {
 // (known).
 func (rs *restorer) arbitrate(ctx context.Context, objs []storage.Object, sel *walobject.Selection) (want []byte, known bool, err error) {
 	base, _ := compress.SplitExt(sel.Candidate.Key)
-	copies := walobject.Copies(objs, base)
-	if len(copies) < 2 {
+	listed := walobject.Copies(objs, base)
+	if len(listed) < 2 {
 		return nil, false, nil
 	}
-	digests := make([][]byte, len(copies))
-	chosen := 0
-	for i, c := range copies {
-		if c.Key == sel.Candidate.Key {
-			chosen = i
+	var (
+		copies  []walobject.Candidate
+		digests [][]byte
+		chosen  = -1
+	)
+	for _, c := range listed {
+		d, err := walobject.RecordedDigest(ctx, rs.store, c)
+		if storage.IsNotFound(err) {
+			// Removed since the listing: by the archiver that stored it,
+			// which lost a race; it was never reported archived.
+			continue
 		}
-		if digests[i], err = walobject.RecordedDigest(ctx, rs.store, c); err != nil {
+		if err != nil {
 			return nil, false, fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
 		}
+		if c.Key == sel.Candidate.Key {
+			chosen = len(copies)
+		}
+		copies, digests = append(copies, c), append(digests, d)
+	}
+	switch {
+	case len(copies) == 0:
+		return nil, false, exitcode.Generalf("every archived copy of %s was removed while it was being restored", base)
+	case chosen < 0:
+		chosen = walobject.FirstRecorded(copies)
 	}
 	i, ignored := walobject.Arbitrate(copies, digests, chosen)
 	for _, ig := range ignored {
