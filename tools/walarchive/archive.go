@@ -162,6 +162,7 @@ func (a *archiver) claim(ctx context.Context, sum []byte, size int64) (version s
 		return "", false, a.differentContent(a.key, how, sum)
 	}
 	if info.Metadata[walobject.WriterKey] == a.writer {
+		a.log.Info().Msgf("%s was stored by an earlier attempt of this run, whose answer was lost", a.key)
 		return info.Version, true, nil
 	}
 	version, err = a.store.Touch(ctx, a.key, info.Version, map[string]string{walobject.WriterKey: a.writer})
