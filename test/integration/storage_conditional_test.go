@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/barmancloud/barman-cloud/shared/storage"
@@ -97,6 +98,22 @@ func TestConditionalOnServers(t *testing.T) {
 			}
 			if _, err := s.Stat(ctx, key); !storage.IsNotFound(err) {
 				t.Errorf("after the DELETE of the current version: %v", err)
+			}
+
+			// A body of unknown length larger than one block or part: S3
+			// completes a multipart upload, Azure commits a block list;
+			// the version reported is still the object's.
+			big := bytes.Repeat([]byte("0123456789abcdef"), 6<<20/16)
+			v, err := s.Create(ctx, prefix+"/big", struct{ io.Reader }{bytes.NewReader(big)}, -1, storage.UploadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err = s.Stat(ctx, prefix+"/big")
+			if err != nil || info.Version != v || info.Size != int64(len(big)) {
+				t.Errorf("a %d-byte stream: Create reported %q, Stat %+v, %v", len(big), v, info, err)
+			}
+			if err := s.DeleteIfVersion(ctx, prefix+"/big", v); err != nil {
+				t.Error(err)
 			}
 		})
 	}
