@@ -117,6 +117,9 @@ func (a *archiver) run(ctx context.Context) error {
 		if errors.Is(err, errMoved) && i < attempts {
 			continue
 		}
+		if errors.Is(err, errMoved) {
+			return fmt.Errorf("%s: %w, %d times", a.key, err, attempts)
+		}
 		if err != nil {
 			return err
 		}
