@@ -1,7 +1,8 @@
 // Package walobject knows the objects a WAL becomes in a bucket: the
 // archived copies of one WAL under any compression suffix, Barman's choice
-// among them on restore, and the content digest barman-cloud records in
-// each object's metadata.
+// among them on restore and the choice among copies with different
+// contents (Arbitrate), and what barman-cloud records in each object's
+// metadata: the content digest and the token of the run that wrote it.
 //
 // This package is part of the barman-cloud command and has no compatibility
 // promise as a library.
