@@ -45,12 +45,13 @@ var archiveScenarios = []scenario{
 	},
 	{
 		// The server stored the object, the answer was lost: the retry's
-		// conditional create meets it and compares.
+		// conditional create meets it, compares, and knows it by the run's
+		// token.
 		name: "reset after the object was committed",
 		rules: func(base string) []*faultproxy.Rule {
 			return []*faultproxy.Rule{{Name: "reset-after-commit", Match: isCommit(base), Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.ResetAfterForward}}}
 		},
-		minFaults: 1, stderr: "already archived with identical content",
+		minFaults: 1, stderr: "was stored by an earlier attempt of this run, whose answer was lost",
 	},
 	{
 		name: "resets in the middle of the request body",
@@ -67,7 +68,7 @@ var archiveScenarios = []scenario{
 		minFaults: 3, stderr: "HTTP 503",
 	},
 	{
-		name: "500 and 503 on the listing before the upload",
+		name: "500 and 503 on the listing",
 		rules: func(string) []*faultproxy.Rule {
 			return []*faultproxy.Rule{
 				{Name: "500-list", Match: isList, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Unavailable, Status: 500}},

@@ -273,20 +273,7 @@ func TestWALRestoreCorruptObject(t *testing.T) {
 // metadata, as Barman does, through the shared storage package.
 func rsPut(t *testing.T, p rsProvider, prefix, key string, data []byte) {
 	t.Helper()
-	prov := map[string]storage.Provider{"s3": storage.S3, "azure": storage.Azure, "gcs": storage.GCS}[p.name]
-	loc, err := storage.ParseURL(prov, p.url(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := storage.Options{}
-	if p.name == "s3" {
-		opts.EndpointURL = p.args[1]
-	}
-	s, err := storage.Open(context.Background(), loc, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := rsStore(t, p, prefix)
 	if err := s.Upload(context.Background(), key, bytes.NewReader(data), int64(len(data)), storage.UploadOptions{}); err != nil {
 		t.Fatalf("uploading %s: %v", key, err)
 	}

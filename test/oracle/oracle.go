@@ -48,7 +48,10 @@ type Object struct {
 	EncryptionScope string      `json:"encryption_scope"`
 	ETag            string      `json:"etag"`
 	Blocks          int         `json:"blocks"` // Azure: committed blocks (0: one Put Blob)
-	File            string      `json:"file"`   // the body, when asked for
+	// Created is Azure's creation time of the blob, which a metadata write
+	// keeps and a new upload resets.
+	Created string `json:"created"`
+	File    string `json:"file"` // the body, when asked for
 }
 
 // Data reads the object's body saved by Objects.
