@@ -32,6 +32,12 @@ const MetadataKey = "barman-cloud-sha256"
 // answer was lost, from one another run stored.
 const WriterKey = "barman-cloud-writer"
 
+// ClaimedKey marks an object that an archiver found holding its content
+// and claimed (see barman-cloud-wal-archive): its version is then no
+// creator's, so no archiver will ever remove it, and later archivers of
+// the same content can rely on it without claiming it again.
+const ClaimedKey = "barman-cloud-claimed"
+
 // Metadata is the user metadata of an object holding content with SHA-256 sum.
 func Metadata(sum []byte) map[string]string {
 	return map[string]string{MetadataKey: hex.EncodeToString(sum)}

@@ -58,6 +58,8 @@ type archiver struct {
 	// after the listing and the comparisons, before the verdict is acted
 	// upon.
 	afterCommit, afterList func()
+	// beforeTouch runs right before a claim's Touch.
+	beforeTouch func()
 }
 
 func (a *archiver) run(ctx context.Context) error {
@@ -155,15 +157,32 @@ func (a *archiver) claim(ctx context.Context, sum []byte, size int64) (version s
 	if !same {
 		return "", false, a.differentContent(a.key, how, sum)
 	}
+	if info.Metadata[walobject.ClaimedKey] != "" {
+		// Claimed already, by another archiver of this content (or by an
+		// earlier attempt of this run): no creator can remove this version,
+		// and claiming it again would only make racing claims fail.
+		return info.Version, false, nil
+	}
 	if info.Metadata[walobject.WriterKey] == a.writer {
 		a.log.Info().Msgf("%s was stored by an earlier attempt of this run, whose answer was lost", a.key)
 		return info.Version, true, nil
 	}
-	version, err = a.store.Touch(ctx, a.key, info.Version, map[string]string{walobject.WriterKey: a.writer})
+	if a.beforeTouch != nil {
+		a.beforeTouch()
+	}
+	version, err = a.store.Touch(ctx, a.key, info.Version, map[string]string{walobject.WriterKey: a.writer, walobject.ClaimedKey: "1"})
 	switch {
 	case err == nil:
 		return version, false, nil
-	case errors.Is(err, storage.ErrVersionChanged), storage.IsNotFound(err):
+	case errors.Is(err, storage.ErrVersionChanged):
+		// Another archiver may have claimed it first: then it is ours to
+		// rely on as well.
+		if again, serr := a.store.Stat(ctx, a.key); serr == nil && again.Metadata[walobject.ClaimedKey] != "" &&
+			again.Metadata[walobject.MetadataKey] == info.Metadata[walobject.MetadataKey] && info.Metadata[walobject.MetadataKey] != "" {
+			return again.Version, false, nil
+		}
+		return "", false, errMoved
+	case storage.IsNotFound(err):
 		return "", false, errMoved
 	case errors.Is(err, storage.ErrTouchUnsupported):
 		// S3: see settle for what this leaves open.

@@ -448,3 +448,59 @@ func TestOwnObjectFromALostAnswer(t *testing.T) {
 	wantExit(t, "B's retry", retry.run(), 0, "", retry.log)
 	e.wantArchived(map[string]content{".zst": d})
 }
+
+// TestManySameContent: archivers of the same content and suffix, at once,
+// all report it archived. Each one that finds the object claimed relies on
+// it without claiming it again: claims that kept replacing each other's
+// versions made some of them give up ("changed while it was compared").
+func TestManySameContent(t *testing.T) {
+	e := newEnv(t)
+	c := e.content(1)
+	const n = 12
+	racers := make([]*racer, n)
+	for i := range racers {
+		racers[i] = e.racer(c, nil, false)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, r := range racers {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = r.run() }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("archiver %d: %v\n%s", i, err, racers[i].log)
+		}
+	}
+	info, err := e.open().Stat(context.Background(), dir+seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Metadata[walobject.ClaimedKey] == "" {
+		t.Errorf("the object was not claimed: %v", info.Metadata)
+	}
+}
+
+// TestClaimRace: an archiver whose claim loses to another's (the version
+// changed between its Stat and its Touch, every time) relies on the other
+// claim instead of giving up.
+func TestClaimRace(t *testing.T) {
+	e := newEnv(t)
+	c := e.content(1)
+	e.put(c, nil, true, "creator")
+	b := e.racer(c, nil, false)
+	other := e.open()
+	b.a.beforeTouch = func() {
+		info, err := other.Stat(context.Background(), dir+seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Touch(context.Background(), dir+seg, info.Version, map[string]string{walobject.WriterKey: "other", walobject.ClaimedKey: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.run(); err != nil {
+		t.Errorf("archiver: %v\n%s", err, b.log)
+	}
+}
