@@ -48,16 +48,16 @@ func TestRaceTally(t *testing.T) {
 			prefix := harness.UniquePrefix(t)
 			p.cleanup(t, prefix)
 			file := func(i int) string { return []string{src, other}[(i+round)%2] }
-			archive := func(i int, px *faultproxy.Proxy) result {
-				cmd := p.command(t, px, "barman-cloud-wal-archive", "-v", comps[i], p.url(prefix), "pg", file(i))
-				r := wait(t, cmd, 2*time.Minute)
-				if r.code != 0 && r.code != 1 {
-					t.Errorf("round %d, archiver %d: exit %d:\n%s", round, i, r.code, r.stderr)
+			archive := func(i int, px *faultproxy.Proxy) harness.Result {
+				cmd := p.command(t, px, "barman-cloud-wal-archive", "-v", comps[i], p.URL(prefix), "pg", file(i))
+				r := harness.Wait(t, cmd, 2*time.Minute)
+				if r.Code != 0 && r.Code != 1 {
+					t.Errorf("round %d, archiver %d: exit %d:\n%s", round, i, r.Code, r.Stderr)
 				}
 				checkStderr(t, r)
 				return r
 			}
-			results := make([]result, 2)
+			results := make([]harness.Result, 2)
 			faults := 0
 			var mu sync.Mutex
 			var wg sync.WaitGroup
@@ -75,10 +75,10 @@ func TestRaceTally(t *testing.T) {
 			}
 			wg.Wait()
 			won := make([]bool, 2)
-			first := []int{results[0].code, results[1].code}
+			first := []int{results[0].Code, results[1].Code}
 			for try := 0; try < 4 && !won[0] && !won[1]; try++ {
 				for i := range comps {
-					if results[i].code == 0 {
+					if results[i].Code == 0 {
 						won[i] = true
 					}
 				}
@@ -90,13 +90,13 @@ func TestRaceTally(t *testing.T) {
 				results[i] = archive(i, p.proxy(t))
 			}
 			for i := range comps {
-				won[i] = won[i] || results[i].code == 0
+				won[i] = won[i] || results[i].Code == 0
 			}
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "RECOVERYXLOG")
-			rr := p.run(t, p.proxy(t), time.Minute, "barman-cloud-wal-restore", p.url(prefix), "pg", base, dest)
+			rr := p.run(t, p.proxy(t), time.Minute, "barman-cloud-wal-restore", p.URL(prefix), "pg", base, dest)
 			var served []byte
-			if rr.code == 0 {
+			if rr.Code == 0 {
 				served, _ = os.ReadFile(dest)
 			}
 			lost, corrupt := 0, 0
@@ -104,7 +104,7 @@ func TestRaceTally(t *testing.T) {
 				want, _ := os.ReadFile(file(i))
 				if (won[i] || first[i] == 0) && !bytes.Equal(served, want) {
 					lost++
-					t.Errorf("round %d: archiver %d reported success, wal-restore serves other bytes (exit %d): %s", round, i, rr.code, rr.stderr)
+					t.Errorf("round %d: archiver %d reported success, wal-restore serves other bytes (exit %d): %s", round, i, rr.Code, rr.Stderr)
 				}
 			}
 			cands := p.copies(t, prefix, base)
@@ -113,7 +113,7 @@ func TestRaceTally(t *testing.T) {
 				t.Errorf("round %d: %d copies left: %v", round, len(cands), cands)
 			}
 			count(faults, len(cands), lost, corrupt)
-			t.Logf("round %d: first attempts exit %v, won %v; restore exit %d; copies %v; %d lost, %d corrupt", round, first, won, rr.code, cands, lost, corrupt)
+			t.Logf("round %d: first attempts exit %v, won %v; restore exit %d; copies %v; %d lost, %d corrupt", round, first, won, rr.Code, cands, lost, corrupt)
 		}
 	})
 }
@@ -170,17 +170,17 @@ func TestUnchecksummedTally(t *testing.T) {
 			px.SetRules(&faultproxy.Rule{Name: "cut-download", Match: isDownload(base), Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.CutResponse, After: 64 << 10}})
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "RECOVERYXLOG")
-			r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", p.url(prefix), "pg", base, dest)
-			if r.code != 4 {
-				t.Errorf("%s: exit %d, want 4: %s", what, r.code, r.stderr)
+			r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", p.URL(prefix), "pg", base, dest)
+			if r.Code != 4 {
+				t.Errorf("%s: exit %d, want 4: %s", what, r.Code, r.Stderr)
 			}
 			checkStderr(t, r)
 			_, corrupt := checkRestored(t, src, dir, dest, false)
-			if r.code == 0 {
+			if r.Code == 0 {
 				corrupt++
 			}
 			count(px.Injected(), 1, 0, corrupt)
-			t.Logf("%s: exit %d; %d faults; %d corrupt", what, r.code, px.Injected(), corrupt)
+			t.Logf("%s: exit %d; %d faults; %d corrupt", what, r.Code, px.Injected(), corrupt)
 		}
 	})
 }

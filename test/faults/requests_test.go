@@ -81,7 +81,7 @@ func TestArchiveRequests(t *testing.T) {
 			t.Run(compName(comp), func(t *testing.T) {
 				prefix := harness.UniquePrefix(t)
 				p.cleanup(t, prefix)
-				args := []string{p.url(prefix), "pg", src}
+				args := []string{p.URL(prefix), "pg", src}
 				if comp != "" {
 					args = append([]string{comp}, args...)
 				}
@@ -90,14 +90,14 @@ func TestArchiveRequests(t *testing.T) {
 					s := &spy{kinds: map[string]int{}}
 					px.SetRules(s.rule(base))
 					r := p.run(t, px, time.Minute, "barman-cloud-wal-archive", args...)
-					if r.code != 0 {
-						t.Fatalf("%s run: exit %d: %s", run, r.code, r.stderr)
+					if r.Code != 0 {
+						t.Fatalf("%s run: exit %d: %s", run, r.Code, r.Stderr)
 					}
-					t.Logf("%s, %s, %s run: %d requests: %s", p.name, compName(comp), run, px.Requests(), s)
+					t.Logf("%s, %s, %s run: %d requests: %s", p.Name, compName(comp), run, px.Requests(), s)
 					want := map[string]int{"list": 1}
 					if run == "again" {
 						want["metadata read"] = 1
-						switch p.name {
+						switch p.Name {
 						case "gcs":
 							// The claim: a metadata patch.
 							want["metadata write"] = 1
@@ -108,7 +108,7 @@ func TestArchiveRequests(t *testing.T) {
 						}
 					}
 					extra := map[string]int{}
-					if run == "again" && p.name == "s3" && comp == "" {
+					if run == "again" && p.Name == "s3" && comp == "" {
 						// MinIO refuses a large conditional PUT as soon as it
 						// has the headers and closes the connection under the
 						// body: the client sees a reset, and asks whether the

@@ -12,6 +12,8 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/storage/gcsrest"
 	"github.com/barmancloud/barman-cloud/test/harness"
+	"github.com/barmancloud/barman-cloud/test/oracle"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
 
 // TestConditionalOnServers records what each test server does with the
@@ -30,10 +32,10 @@ func TestConditionalOnServers(t *testing.T) {
 		"gcs":   {honours: false, touch: true},  // fake-gcs-server ignores ifGenerationMatch and ifMetagenerationMatch on DELETE
 	}
 	ctx := context.Background()
-	for _, p := range rsProviders(t) {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range oracle.Targets(t) {
+		t.Run(p.Name, func(t *testing.T) {
 			prefix := harness.UniquePrefix(t)
-			s := rsStore(t, p, prefix)
+			s := targets.Store(t, p, prefix, "", storage.Options{})
 			key := prefix + "/obj"
 			create := func() string {
 				t.Helper()
@@ -52,8 +54,8 @@ func TestConditionalOnServers(t *testing.T) {
 			if err != nil || info.Version != v1 || info.Metadata["k"] != "v" {
 				t.Fatalf("Stat %+v, %v; want version %s", info, err, v1)
 			}
-			wrong := map[string]string{"s3": `"00000000000000000000000000000000"`, "azure": `"0x8D000000000000"`}[p.name]
-			if p.name == "gcs" {
+			wrong := map[string]string{"s3": `"00000000000000000000000000000000"`, "azure": `"0x8D000000000000"`}[p.Name]
+			if p.Name == "gcs" {
 				v, _ := gcsrest.ParseVersion(v1)
 				v.Generation++
 				wrong = v.String()
@@ -61,9 +63,9 @@ func TestConditionalOnServers(t *testing.T) {
 			err = s.DeleteIfVersion(ctx, key, wrong)
 			_, serr := s.Stat(ctx, key)
 			honoured := errors.Is(err, storage.ErrVersionChanged) && serr == nil
-			t.Logf("%s: DELETE naming another version: %v; object still there: %v", p.name, err, serr == nil)
-			if honoured != expect[p.name].honours {
-				t.Errorf("DELETE naming another version honoured: %v, expected %v (err %v, then %v)", honoured, expect[p.name].honours, err, serr)
+			t.Logf("%s: DELETE naming another version: %v; object still there: %v", p.Name, err, serr == nil)
+			if honoured != expect[p.Name].honours {
+				t.Errorf("DELETE naming another version honoured: %v, expected %v (err %v, then %v)", honoured, expect[p.Name].honours, err, serr)
 			}
 			if serr != nil {
 				v1 = create()
@@ -71,7 +73,7 @@ func TestConditionalOnServers(t *testing.T) {
 
 			v2, err := s.Touch(ctx, key, v1, map[string]string{"barman-cloud-writer": "test"})
 			switch {
-			case !expect[p.name].touch:
+			case !expect[p.Name].touch:
 				if !errors.Is(err, storage.ErrTouchUnsupported) {
 					t.Errorf("Touch: %q, %v; want ErrTouchUnsupported", v2, err)
 				}
@@ -85,9 +87,9 @@ func TestConditionalOnServers(t *testing.T) {
 				}
 				err = s.DeleteIfVersion(ctx, key, v1)
 				_, serr := s.Stat(ctx, key)
-				t.Logf("%s: DELETE naming the version before a touch: %v; object still there: %v", p.name, err, serr == nil)
-				if (serr == nil) != expect[p.name].honours {
-					t.Errorf("DELETE of the version before a touch left the object: %v, expected %v", serr == nil, expect[p.name].honours)
+				t.Logf("%s: DELETE naming the version before a touch: %v; object still there: %v", p.Name, err, serr == nil)
+				if (serr == nil) != expect[p.Name].honours {
+					t.Errorf("DELETE of the version before a touch left the object: %v, expected %v", serr == nil, expect[p.Name].honours)
 				}
 				if serr != nil {
 					v2 = create()
@@ -117,25 +119,4 @@ func TestConditionalOnServers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rsStore opens the provider's test bucket under prefix with the shared
-// storage package.
-func rsStore(t *testing.T, p rsProvider, prefix string) *storage.Store {
-	t.Helper()
-	prov := map[string]storage.Provider{"s3": storage.S3, "azure": storage.Azure, "gcs": storage.GCS}[p.name]
-	loc, err := storage.ParseURL(prov, p.url(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := storage.Options{}
-	if p.name == "s3" {
-		opts.EndpointURL = p.args[1]
-	}
-	s, err := storage.Open(context.Background(), loc, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }

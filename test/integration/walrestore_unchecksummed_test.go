@@ -12,6 +12,7 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/test/harness"
 	"github.com/barmancloud/barman-cloud/test/oracle"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
 
 // TestWALRestoreUnchecksummed restores, on each server, objects that carry
@@ -36,8 +37,8 @@ func TestWALRestoreUnchecksummed(t *testing.T) {
 		{"another segment's bytes", "the file holds another segment", waRead(t, wals.Segments[6])},
 		{"a higher timeline's segment", "the header names timeline 2, the file name timeline 1", higher},
 	}
-	for _, p := range rsProviders(t) {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range oracle.Targets(t) {
+		t.Run(p.Name, func(t *testing.T) {
 			for _, b := range bad {
 				for _, alg := range []*compress.Algorithm{nil, compress.Gzip} {
 					prefix := harness.UniquePrefix(t)
@@ -47,7 +48,7 @@ func TestWALRestoreUnchecksummed(t *testing.T) {
 					}
 					rsPut(t, p, prefix, waKey(prefix, base, ext), data)
 					dir := t.TempDir()
-					r := p.run(t, "barman-cloud-wal-restore", p.url(prefix), "pg", base, filepath.Join(dir, "RECOVERYXLOG"))
+					r := targets.Run(t, p, "barman-cloud-wal-restore", p.URL(prefix), "pg", base, filepath.Join(dir, "RECOVERYXLOG"))
 					if r.Code != 4 || !strings.Contains(r.Stderr, b.msg) || !strings.Contains(r.Stderr, "nothing restored") {
 						t.Errorf("%s%s: exit %d, want 4 saying %q:\n%s", b.name, ext, r.Code, b.msg, r.Stderr)
 					}
@@ -56,10 +57,10 @@ func TestWALRestoreUnchecksummed(t *testing.T) {
 			}
 
 			prefix := harness.UniquePrefix(t)
-			if p.name == "gcs" {
+			if p.Name == "gcs" {
 				rsPut(t, p, prefix, waKey(prefix, base, ".gz"), waCompress(t, compress.Gzip, good))
 			} else {
-				tg := map[string]oracle.Target{"s3": oracle.S3(t), "azure": oracle.Azure(t)}[p.name]
+				tg := map[string]oracle.Target{"s3": oracle.S3(t), "azure": oracle.Azure(t)}[p.Name]
 				if r := waBarman(t, tg, waBarmanArchive, "--gzip", tg.URL(prefix), "pg", seg); r.Code != 0 {
 					t.Fatalf("Barman's archive: exit %d\n%s", r.Code, r.Stderr)
 				}
@@ -68,7 +69,7 @@ func TestWALRestoreUnchecksummed(t *testing.T) {
 				}
 			}
 			dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
-			r := p.run(t, "barman-cloud-wal-restore", "-v", p.url(prefix), "pg", base, dest)
+			r := targets.Run(t, p, "barman-cloud-wal-restore", "-v", p.URL(prefix), "pg", base, dest)
 			if r.Code != 0 {
 				t.Fatalf("Barman's object: exit %d\n%s", r.Code, r.Stderr)
 			}

@@ -113,9 +113,13 @@ func (tg Target) BucketURL(bucket, prefix string) string {
 	return "gs://" + bucket + "/" + prefix
 }
 
-// Unreachable returns the options and environment that point the tools at
-// host:port instead of the target's server.
-func (tg Target) Unreachable(hostport string) (args, env []string) {
+// Missing is the URL of a bucket (container) that does not exist.
+func (tg Target) Missing() string { return tg.BucketURL("barman-missing-bucket", "p") }
+
+// Via returns the options and environment that point the tools at
+// host:port (a fault proxy, or a port where nothing listens) instead of
+// the target's server.
+func (tg Target) Via(hostport string) (args, env []string) {
 	switch tg.Name {
 	case "s3":
 		return []string{"--endpoint-url", "http://" + hostport}, nil
