@@ -33,6 +33,48 @@ type WriteOptions struct {
 	// Jobs is the number of parts uploaded at once (--jobs); below 1, 1.
 	// GCS sends its chunks one after the other whatever Jobs says.
 	Jobs int
+	// Buffers, when set, lends the Writer its part buffers and takes them
+	// back when it ends, for the next Writer: objects written one after
+	// the other (the archives of a backup) then reuse the same Jobs+1
+	// buffers, where each would otherwise allocate its own and leave the
+	// last one's to the garbage collector.
+	Buffers *Buffers
+}
+
+// Buffers is a pool of part buffers shared by Writers. It is safe for
+// concurrent use.
+type Buffers struct {
+	mu   sync.Mutex
+	free [][]byte
+}
+
+// get returns a pooled buffer able to hold size bytes, nil if none is.
+// Buffers too small for the parts of today are dropped.
+func (b *Buffers) get(size int64) []byte {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.free) > 0 {
+		buf := b.free[len(b.free)-1]
+		b.free[len(b.free)-1] = nil
+		b.free = b.free[:len(b.free)-1]
+		if int64(cap(buf)) >= size {
+			return buf[:0:size]
+		}
+	}
+	return nil
+}
+
+// put gives buf back to the pool.
+func (b *Buffers) put(buf []byte) {
+	if b == nil || buf == nil {
+		return
+	}
+	b.mu.Lock()
+	b.free = append(b.free, buf[:0:cap(buf)])
+	b.mu.Unlock()
 }
 
 // writePath is what a provider adds to a Store for Writers and deletes.
@@ -112,6 +154,7 @@ type Writer struct {
 
 	newMP  func() (multipart, error)
 	mp     multipart // nil until the first part is full
+	pool   *Buffers  // lends the part buffers; nil: allocate them
 	limits partLimits
 	sched  partSchedule
 	// partSize is the size of the part being filled (sched's size for
@@ -166,7 +209,7 @@ func (s *Store) NewWriter(ctx context.Context, key string, o WriteOptions) (*Wri
 		jobs = 1
 	}
 	w := newPartWriter(ctx, key, o.UploadOptions, func() (multipart, error) { return wp.multipart(key, o.UploadOptions) })
-	w.s, w.limits, w.workers, w.maxBufs = s, wp.limits, jobs, jobs+1
+	w.s, w.limits, w.workers, w.maxBufs, w.pool = s, wp.limits, jobs, jobs+1, o.Buffers
 	w.sched = newSchedule(wp.limits, size, o.MaxSize)
 	w.partSize = size
 	w.attempt = s.Retry
@@ -289,7 +332,9 @@ func (w *Writer) take() error {
 		}
 		if w.allocated < w.maxBufs {
 			w.allocated++
-			w.buf = make([]byte, 0, w.partSize)
+			if w.buf = w.pool.get(w.partSize); w.buf == nil {
+				w.buf = make([]byte, 0, w.partSize)
+			}
 			return nil
 		}
 		select {
@@ -500,6 +545,15 @@ func (w *Writer) release() {
 		w.jobs = nil
 	}
 	w.wg.Wait()
+	w.pool.put(w.buf)
+	for done := false; !done && w.free != nil; {
+		select {
+		case b := <-w.free:
+			w.pool.put(b)
+		default:
+			done = true
+		}
+	}
 	w.buf, w.free = nil, nil
 }
 

@@ -374,3 +374,47 @@ func TestWriterGrowingMemStore(t *testing.T) {
 		t.Errorf("uploads left open: %q", open)
 	}
 }
+
+// TestWriterBuffersShared: Writers that share Buffers, one after the
+// other, reuse the first one's part buffers instead of allocating theirs;
+// buffers too small for the parts asked are not used.
+func TestWriterBuffersShared(t *testing.T) {
+	m := NewMemStore(Location{Provider: S3})
+	pool := &Buffers{}
+	o := WriteOptions{PartSize: 100, Jobs: 2, Buffers: pool}
+	w, err := writeAll(t, m, "a", randomData(1000), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := w.allocated
+	if n := len(pool.free); n != made || made == 0 {
+		t.Fatalf("%d buffers back in the pool after the first Writer, want the %d it made", n, made)
+	}
+	first := map[*byte]bool{}
+	for _, b := range pool.free {
+		first[&b[:1][0]] = true
+	}
+	w, err = m.NewWriter(context.Background(), "b", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(randomData(250)); err != nil {
+		t.Fatal(err)
+	}
+	if !first[&w.buf[:1][0]] {
+		t.Error("the second Writer allocated a buffer of its own")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, want := len(pool.free), max(made, w.allocated); n != want {
+		t.Errorf("%d buffers in the pool after the second Writer, want %d", n, want)
+	}
+	// Parts larger than the pooled buffers: they are not taken.
+	if got := pool.get(101); got != nil {
+		t.Errorf("a buffer of %d bytes for parts of 101", cap(got))
+	}
+	if len(pool.free) != 0 {
+		t.Errorf("%d buffers too small kept in the pool", len(pool.free))
+	}
+}

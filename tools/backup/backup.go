@@ -147,6 +147,7 @@ func (j *job) newArchiver(ctx context.Context) *archiver {
 			// the member that crosses it, up to a 1 GiB relation segment.
 			MaxSize: 2 * size,
 			Jobs:    int(j.o.jobs),
+			Buffers: &storage.Buffers{},
 		},
 		log:  j.log,
 		now:  j.now,
