@@ -93,16 +93,19 @@ func (l partLimits) fit(provider Provider, size int64) (int64, error) {
 // Streamed objects of unknown size whose parts grow (WriteOptions.MaxSize)
 // start at these sizes: S3's smallest part; Azure's SDK default block (its
 // 64 KiB smallest block would mean thousands of requests for a small
-// archive, and is what Barman's rule gives only below -S 3.2GB); GCS's
-// usual chunk, which never needs to grow.
+// archive, and is what Barman's rule gives only below -S 3.2GB); for GCS,
+// whose chunks never need to grow, half its clients' usual 16 MiB: its
+// chunks go one at a time, and the two buffers of 8 MiB (one sent, one
+// filled) keep a backup's memory in line with the other providers'.
 const (
 	s3StreamPart    = s3MinPart
 	azureStreamPart = 4 << 20
+	gcsStreamChunk  = 8 << 20
 )
 
 // StreamPartSize is the size of the first part of a Writer whose parts grow
 // (WriteOptions.MaxSize) on provider, at least minChunkSize
-// (--min-chunk-size; 0: no minimum): S3 5 MiB, Azure 4 MiB, GCS 16 MiB
+// (--min-chunk-size; 0: no minimum): S3 5 MiB, Azure 4 MiB, GCS 8 MiB
 // (rounded up to its 256 KiB quantum), a file:// store 5 MiB.
 //
 // This replaces Barman's one part size for the largest archive expected
@@ -117,6 +120,8 @@ func StreamPartSize(provider Provider, minChunkSize int64) int64 {
 		return max(s3StreamPart, minChunkSize)
 	case Azure:
 		return max(azureStreamPart, minChunkSize)
+	case GCS:
+		return roundUp(max(gcsStreamChunk, minChunkSize), gcsChunkQuantum)
 	}
 	return PartSize(provider, 0, minChunkSize)
 }

@@ -81,7 +81,7 @@ func TestStreamPartSize(t *testing.T) {
 		{S3, 64 << 20, 64 << 20},
 		{Azure, 0, 4 << 20},
 		{Azure, 1 << 20, 4 << 20},
-		{GCS, 0, 16 << 20},
+		{GCS, 0, 8 << 20},
 		{GCS, 20000000, 77 * 256 << 10},
 		{File, 0, 5 << 20},
 	} {
