@@ -22,6 +22,8 @@
 package backup
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -263,7 +265,7 @@ func run(r *cloudcli.Run, o *options) error {
 	if err := checkTags(o.tags); err != nil {
 		return err
 	}
-	return r.WithStore(r.Args[0], r.Args[1], o.storage, func(s *storage.Store) error {
+	err := r.WithStore(r.Args[0], r.Args[1], o.storage, func(s *storage.Store) error {
 		hook, err := hookEnv(r, o)
 		if err != nil {
 			return err
@@ -273,6 +275,12 @@ func run(r *cloudcli.Run, o *options) error {
 		}
 		return backupServer(r, o, s)
 	})
+	if err != nil && !exitcode.IsReported(err) && errors.Is(r.Ctx.Err(), context.Canceled) {
+		// SIGINT or SIGTERM before the backup started: Barman's
+		// KeyboardInterrupt handler, exit 1 (cloudcli adds the signal).
+		return &exitcode.Error{Code: exitcode.Failure, Err: errors.New("Barman cloud backup was interrupted by the user")}
+	}
+	return err
 }
 
 // firstLine is the first non-blank line of an error message, as Barman

@@ -1,7 +1,9 @@
 package backup
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/barmancloud/barman-cloud/shared/catalog/catalogtest"
+	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/cloudcli/clitest"
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/storage"
@@ -206,5 +209,28 @@ func TestMaxArchiveSizeCap(t *testing.T) {
 		if a.write.PartSize != storage.StreamPartSize(storage.S3, 0) || !a.write.IfNotExist {
 			t.Errorf("write options %+v", a.write)
 		}
+	}
+}
+
+// TestToolInterruptedBeforeStart: a signal before the backup starts (here,
+// while connecting) ends the run with exit 1 and Barman's message, nothing
+// stored.
+func TestToolInterruptedBeforeStart(t *testing.T) {
+	s, u := catalogtest.FileStore(t)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("terminated signal received"))
+	var stdout, stderr bytes.Buffer
+	code := cloudcli.Execute(ctx, cloudcli.Env{
+		Args:      []string{Tool.Prog(), "-h", t.TempDir(), u, "srv"},
+		Stdout:    &stdout,
+		Stderr:    &stderr,
+		LookupEnv: func(string) (string, bool) { return "", false },
+	}, Tool)
+	if code != 1 || !strings.Contains(stderr.String(), "ERROR: Barman cloud backup was interrupted by the user (interrupted: terminated signal received)") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	oneLine(t, "interrupted", stderr.String())
+	if k := keys(t, s, ""); len(k) > 0 {
+		t.Errorf("stored %q", k)
 	}
 }
