@@ -128,6 +128,48 @@ _barman_cloud_check_wal_archive()
     COMPREPLY=()
 }
 
+# barman-cloud-backup
+_barman_cloud_backup()
+{
+    local prev=$1 cur=$2
+    case $prev in
+    --cloud-provider)
+        _barman_cloud_reply "$cur" aws-s3 azure-blob-storage google-cloud-storage
+        return ;;
+    --backup-info-format)
+        _barman_cloud_reply "$cur" 3.17 3.4
+        return ;;
+    -e|--encryption)
+        _barman_cloud_reply "$cur" AES256 aws:kms
+        return ;;
+    --azure-credential|--credential|--default)
+        _barman_cloud_reply "$cur" azure-cli managed-identity default
+        return ;;
+    --read-timeout|--max-time|-h|--host|-p|--port|-U|--user|-J|--jobs|-S|--max-archive-size|--min-chunk-size|--max-bandwidth|-d|--dbname|-n|--name|--snapshot-instance|--snapshot-disk|--snapshot-zone|--tags|--tag|--endpoint-url|-P|--aws-profile|--profile|--sse-kms-key-id|--aws-region|--aws-await-snapshots-timeout|--aws-snapshot-lock-mode|--aws-snapshot-lock-cool-off-period|--aws-snapshot-lock-expiration-date|--aws-snapshot-lock-duration|--encryption-scope|--azure-subscription-id|--azure-resource-group|--snapshot-gcp-project|--gcp-project|--gcp-zone|--kms-key-name)
+        COMPREPLY=()
+        return ;;
+    esac
+    case $cur in
+    --cloud-provider=*)
+        _barman_cloud_reply "$cur" --cloud-provider=aws-s3 --cloud-provider=azure-blob-storage --cloud-provider=google-cloud-storage
+        return ;;
+    --backup-info-format=*)
+        _barman_cloud_reply "$cur" --backup-info-format=3.17 --backup-info-format=3.4
+        return ;;
+    --encryption=*)
+        _barman_cloud_reply "$cur" --encryption=AES256 --encryption=aws:kms
+        return ;;
+    --azure-credential=*|--credential=*|--default=*)
+        _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
+        return ;;
+    -*)
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time -z --gzip -j --bzip2 --snappy -h --host -p --port -U --user --immediate-checkpoint -J --jobs -S --max-archive-size --min-chunk-size --max-bandwidth -d --dbname -n --name --backup-info-format --snapshot-instance --snapshot-disk --snapshot-zone --tags --tag --endpoint-url -P --aws-profile --profile -e --encryption --sse-kms-key-id --aws-region --aws-await-snapshots-timeout --aws-snapshot-lock-mode --aws-snapshot-lock-cool-off-period --aws-snapshot-lock-expiration-date --aws-snapshot-lock-duration --azure-credential --credential --default --encryption-scope --azure-subscription-id --azure-resource-group --snapshot-gcp-project --gcp-project --gcp-zone --kms-key-name
+        return ;;
+    esac
+    # A positional argument: bash falls back to file names.
+    COMPREPLY=()
+}
+
 # barman-cloud-backup-list
 _barman_cloud_backup_list()
 {
@@ -215,7 +257,7 @@ _barman_cloud()
             if [[ $cur == -* ]]; then
                 _barman_cloud_reply "$cur" -V --version --help
             else
-                _barman_cloud_reply "$cur" wal-archive wal-restore check-wal-archive backup-list backup-show
+                _barman_cloud_reply "$cur" wal-archive wal-restore check-wal-archive backup backup-list backup-show
             fi
             return
         fi
@@ -231,6 +273,8 @@ _barman_cloud()
         _barman_cloud_wal_restore "$prev" "$cur" ;;
     barman-cloud-check-wal-archive)
         _barman_cloud_check_wal_archive "$prev" "$cur" ;;
+    barman-cloud-backup)
+        _barman_cloud_backup "$prev" "$cur" ;;
     barman-cloud-backup-list)
         _barman_cloud_backup_list "$prev" "$cur" ;;
     barman-cloud-backup-show)
@@ -240,4 +284,4 @@ _barman_cloud()
     esac
 }
 
-complete -o default -F _barman_cloud barman-cloud barman-cloud-wal-archive barman-cloud-wal-restore barman-cloud-check-wal-archive barman-cloud-backup-list barman-cloud-backup-show
+complete -o default -F _barman_cloud barman-cloud barman-cloud-wal-archive barman-cloud-wal-restore barman-cloud-check-wal-archive barman-cloud-backup barman-cloud-backup-list barman-cloud-backup-show

@@ -137,6 +137,9 @@ func TestNamesCannotEscape(t *testing.T) {
 		"check-wal-archive": func(url, server, _ string) []string { return []string{url, server} },
 		"backup-list":       func(url, server, _ string) []string { return []string{url, server} },
 		"backup-show":       func(url, server, _ string) []string { return []string{url, server, "latest"} },
+		// -t: without it, the backup contacts PostgreSQL before the
+		// storage, and the control below would not reach the probe.
+		"backup": func(url, server, _ string) []string { return []string{"-t", url, server} },
 	}
 	badWALs := map[string][]string{"wal-archive": escapingWALPaths, "wal-restore": escapingWALNames}
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -15,13 +16,65 @@ import (
 // WriteOptions are the choices of a Writer.
 type WriteOptions struct {
 	UploadOptions
-	// PartSize is the size of the parts the object is sent in; 0 means
-	// PartSize(provider, 0, 0). It is raised to the provider's smallest
-	// part (S3: 5 MiB) and, on GCS, rounded up to a multiple of 256 KiB.
+	// PartSize is the size of the parts the object is sent in (of the
+	// first parts, with MaxSize); 0 means PartSize(provider, 0, 0). It is
+	// raised to the provider's smallest part (S3: 5 MiB) and, on GCS,
+	// rounded up to a multiple of 256 KiB.
 	PartSize int64
+	// MaxSize, when positive, is the largest the object is expected to
+	// grow. Where the provider bounds the number of parts (S3 10,000,
+	// Azure 50,000) and parts of PartSize would not hold MaxSize, the parts
+	// grow: PartSize for the first group of parts, then twice that, and so
+	// on, in as few groups as hold MaxSize within the part limit (see
+	// partSchedule). Memory follows the part being sent, not MaxSize: an
+	// archive far below MaxSize is sent in parts of PartSize
+	// (StreamPartSize gives the first size for a stream).
+	MaxSize int64
 	// Jobs is the number of parts uploaded at once (--jobs); below 1, 1.
 	// GCS sends its chunks one after the other whatever Jobs says.
 	Jobs int
+	// Buffers, when set, lends the Writer its part buffers and takes them
+	// back when it ends, for the next Writer: objects written one after
+	// the other (the archives of a backup) then reuse the same Jobs+1
+	// buffers, where each would otherwise allocate its own and leave the
+	// last one's to the garbage collector.
+	Buffers *Buffers
+}
+
+// Buffers is a pool of part buffers shared by Writers. It is safe for
+// concurrent use.
+type Buffers struct {
+	mu   sync.Mutex
+	free [][]byte
+}
+
+// get returns a pooled buffer able to hold size bytes, nil if none is.
+// Buffers too small for the parts of today are dropped.
+func (b *Buffers) get(size int64) []byte {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.free) > 0 {
+		buf := b.free[len(b.free)-1]
+		b.free[len(b.free)-1] = nil
+		b.free = b.free[:len(b.free)-1]
+		if int64(cap(buf)) >= size {
+			return buf[:0:size]
+		}
+	}
+	return nil
+}
+
+// put gives buf back to the pool.
+func (b *Buffers) put(buf []byte) {
+	if b == nil || buf == nil {
+		return
+	}
+	b.mu.Lock()
+	b.free = append(b.free, buf[:0:cap(buf)])
+	b.mu.Unlock()
 }
 
 // writePath is what a provider adds to a Store for Writers and deletes.
@@ -99,9 +152,13 @@ type Writer struct {
 	// direct, for a store without parts, is gocloud's writer.
 	direct *blob.Writer
 
-	newMP    func() (multipart, error)
-	mp       multipart // nil until the first part is full
-	limits   partLimits
+	newMP  func() (multipart, error)
+	mp     multipart // nil until the first part is full
+	pool   *Buffers  // lends the part buffers; nil: allocate them
+	limits partLimits
+	sched  partSchedule
+	// partSize is the size of the part being filled (sched's size for
+	// part parts+1).
 	partSize int64
 	workers  int
 	// inline uploads each part from the writing goroutine, in its one
@@ -119,6 +176,10 @@ type Writer struct {
 	wg        sync.WaitGroup
 	parts     int   // parts handed out
 	size      int64 // bytes written
+	// sending is the time spent sending parts (or the one request of a
+	// small object), attempts and retries included, summed over parts
+	// sent at once: Barman's serialized copy time.
+	sending atomic.Int64
 
 	mu  sync.Mutex
 	err error // the first failure; every later call returns it
@@ -148,7 +209,9 @@ func (s *Store) NewWriter(ctx context.Context, key string, o WriteOptions) (*Wri
 		jobs = 1
 	}
 	w := newPartWriter(ctx, key, o.UploadOptions, func() (multipart, error) { return wp.multipart(key, o.UploadOptions) })
-	w.s, w.limits, w.partSize, w.workers, w.maxBufs = s, wp.limits, size, jobs, jobs+1
+	w.s, w.limits, w.workers, w.maxBufs, w.pool = s, wp.limits, jobs, jobs+1, o.Buffers
+	w.sched = newSchedule(wp.limits, size, o.MaxSize)
+	w.partSize = size
 	w.attempt = s.Retry
 	return w, nil
 }
@@ -190,6 +253,7 @@ func (s *Store) blobWriterOptions(o UploadOptions) (*blob.WriterOptions, error) 
 // Write adds p to the object.
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.direct != nil {
+		defer w.timeSending(time.Now())
 		n, err := w.direct.Write(p)
 		if err != nil {
 			w.fail(err)
@@ -215,6 +279,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 // directly (io.Copy uses it). An error reading r fails the Writer.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	if w.direct != nil {
+		defer w.timeSending(time.Now())
 		n, err := io.Copy(w.direct, r)
 		if err != nil {
 			w.fail(err)
@@ -253,24 +318,46 @@ func (w *Writer) take() error {
 	if w.buf != nil {
 		return nil
 	}
-	select {
-	case b := <-w.free:
-		w.buf = b
-		return nil
-	default:
+	if w.sched.every > 0 {
+		w.partSize = w.sched.size(w.parts + 1)
 	}
-	if w.allocated < w.maxBufs {
-		w.allocated++
-		w.buf = make([]byte, 0, w.partSize)
-		return nil
+	for {
+		select {
+		case b := <-w.free:
+			if w.use(b) {
+				return nil
+			}
+			continue
+		default:
+		}
+		if w.allocated < w.maxBufs {
+			w.allocated++
+			if w.buf = w.pool.get(w.partSize); w.buf == nil {
+				w.buf = make([]byte, 0, w.partSize)
+			}
+			return nil
+		}
+		select {
+		case b := <-w.free:
+			if w.use(b) {
+				return nil
+			}
+		case <-w.ctx.Done():
+			return w.failure()
+		}
 	}
-	select {
-	case b := <-w.free:
-		w.buf = b
-		return nil
-	case <-w.ctx.Done():
-		return w.failure()
+}
+
+// use takes b, a buffer back from the uploaders, for the part being
+// filled, unless parts have grown past its size: then it is dropped, and
+// a larger one may be made in its place.
+func (w *Writer) use(b []byte) bool {
+	if int64(cap(b)) < w.partSize {
+		w.allocated--
+		return false
 	}
+	w.buf = b[:0:w.partSize]
+	return true
 }
 
 // flushFull sends the buffer being filled when it is full. An object of
@@ -300,7 +387,9 @@ func (w *Writer) flush(final bool) error {
 	w.buf = nil
 	if w.inline {
 		err := w.send(p)
-		w.buf = p.data[:0]
+		if w.sched.every == 0 {
+			w.buf = p.data[:0]
+		}
 		return err
 	}
 	select {
@@ -349,11 +438,23 @@ func (w *Writer) upload(jobs <-chan part) {
 // send uploads one part, retried alone from its buffer.
 func (w *Writer) send(p part) error {
 	what := fmt.Sprintf("uploading part %d of %s", p.n, w.key)
+	defer w.timeSending(time.Now())
 	if err := w.attempt(w.ctx, what, func(ctx context.Context) error { return w.mp.part(ctx, p) }); err != nil {
 		return w.fail(err)
 	}
 	return nil
 }
+
+// timeSending adds the time since start to the time spent sending.
+func (w *Writer) timeSending(start time.Time) {
+	w.sending.Add(int64(time.Since(start)))
+}
+
+// SendTime is the time spent sending the object's data so far: the sum of
+// the durations of its part uploads (of its one request, for an object
+// smaller than a part; of its writes and Close, on a file:// store),
+// retries included. Parts sent at once count each in full.
+func (w *Writer) SendTime() time.Duration { return time.Duration(w.sending.Load()) }
 
 // fail records the Writer's first failure and stops the parts in flight.
 func (w *Writer) fail(err error) error {
@@ -395,6 +496,7 @@ func (w *Writer) close() error {
 func (w *Writer) finish() error {
 	if w.direct != nil {
 		// gocloud discards the write when its context is done.
+		defer w.timeSending(time.Now())
 		err := w.failure()
 		if cerr := w.direct.Close(); err == nil {
 			err = cerr
@@ -411,7 +513,9 @@ func (w *Writer) finish() error {
 		var mp multipart
 		if mp, err = w.newMP(); err == nil {
 			data := w.buf
+			start := time.Now()
 			err = w.attempt(w.ctx, "uploading "+w.key, func(ctx context.Context) error { return mp.put(ctx, data) })
+			w.timeSending(start)
 		}
 		w.release()
 		return w.end(err)
@@ -441,6 +545,15 @@ func (w *Writer) release() {
 		w.jobs = nil
 	}
 	w.wg.Wait()
+	w.pool.put(w.buf)
+	for done := false; !done && w.free != nil; {
+		select {
+		case b := <-w.free:
+			w.pool.put(b)
+		default:
+			done = true
+		}
+	}
 	w.buf, w.free = nil, nil
 }
 

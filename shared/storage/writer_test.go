@@ -311,3 +311,110 @@ func TestWriterWriteAfterClose(t *testing.T) {
 		t.Error("ReadFrom after Close succeeded")
 	}
 }
+
+// TestWriterGrowingParts: with MaxSize beyond what the part limit holds
+// at PartSize, parts double per group, each buffer of the new size
+// replacing one of the old, never more than Jobs+1 buffers; the object is
+// whole.
+func TestWriterGrowingParts(t *testing.T) {
+	const part = 5 << 20
+	f, s := newFakeS3(t)
+	// 4 parts: 4 of 5 MiB hold 20 MiB, 2 groups of 2 hold 30 MiB, 4
+	// groups of 1 hold 75 MiB ≥ 40 MiB: 5, 10, 20, 40 MiB.
+	s.wp.limits.maxParts = 4
+	data := randomData(3*part + 7)
+	w, err := writeAll(t, s, "p/k", data, WriteOptions{PartSize: part, MaxSize: 8 * part, Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f.objects["p/k"], data) {
+		t.Fatal("the object differs from what was written")
+	}
+	want := []int{part, 2 * part, 7}
+	if len(f.parts) != len(want) {
+		t.Fatalf("%d parts, want %d", len(f.parts), len(want))
+	}
+	for i, n := range want {
+		if got := len(f.parts[i+1]); got != n {
+			t.Errorf("part %d: %d bytes, want %d", i+1, got, n)
+		}
+	}
+	if w.allocated > 2 {
+		t.Errorf("%d part buffers, more than Jobs+1 = 2", w.allocated)
+	}
+	if w.SendTime() <= 0 {
+		t.Errorf("SendTime %v after three parts", w.SendTime())
+	}
+}
+
+// TestWriterGrowingMemStore: a memory store with a part limit grows its
+// parts the same way; the object is whole and no upload stays open.
+func TestWriterGrowingMemStore(t *testing.T) {
+	m := NewMemStore(Location{Provider: S3})
+	m.wp.limits.maxParts = 10
+	data := randomData(300)
+	// 10 parts of 10 hold 100; 4 groups of 2 (10, 20, 40, 80) hold 300:
+	// parts 10, 10, 20, 20, 40, 40, 80, 80.
+	w, err := writeAll(t, m, "k", data, WriteOptions{PartSize: 10, MaxSize: 300, Jobs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.parts != 8 {
+		t.Errorf("%d parts, want 8", w.parts)
+	}
+	r, err := m.NewReader(context.Background(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, _ := io.ReadAll(r); !bytes.Equal(got, data) {
+		t.Error("the object differs from what was written")
+	}
+	if open := m.OpenUploads(); len(open) > 0 {
+		t.Errorf("uploads left open: %q", open)
+	}
+}
+
+// TestWriterBuffersShared: Writers that share Buffers, one after the
+// other, reuse the first one's part buffers instead of allocating theirs;
+// buffers too small for the parts asked are not used.
+func TestWriterBuffersShared(t *testing.T) {
+	m := NewMemStore(Location{Provider: S3})
+	pool := &Buffers{}
+	o := WriteOptions{PartSize: 100, Jobs: 2, Buffers: pool}
+	w, err := writeAll(t, m, "a", randomData(1000), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := w.allocated
+	if n := len(pool.free); n != made || made == 0 {
+		t.Fatalf("%d buffers back in the pool after the first Writer, want the %d it made", n, made)
+	}
+	first := map[*byte]bool{}
+	for _, b := range pool.free {
+		first[&b[:1][0]] = true
+	}
+	w, err = m.NewWriter(context.Background(), "b", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(randomData(250)); err != nil {
+		t.Fatal(err)
+	}
+	if !first[&w.buf[:1][0]] {
+		t.Error("the second Writer allocated a buffer of its own")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, want := len(pool.free), max(made, w.allocated); n != want {
+		t.Errorf("%d buffers in the pool after the second Writer, want %d", n, want)
+	}
+	// Parts larger than the pooled buffers: they are not taken.
+	if got := pool.get(101); got != nil {
+		t.Errorf("a buffer of %d bytes for parts of 101", cap(got))
+	}
+	if len(pool.free) != 0 {
+		t.Errorf("%d buffers too small kept in the pool", len(pool.free))
+	}
+}

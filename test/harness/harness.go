@@ -12,6 +12,7 @@ package harness
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,25 +22,41 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/barmancloud/barman-cloud/tools/all"
 )
 
 var (
 	buildOnce sync.Once
 	binDir    string
+	tools     []string
 	buildErr  error
 )
 
-// Tools are the symlink names created next to the binary: one per tool of
-// tools/all, the list the binary dispatches on.
-var Tools = func() []string {
-	var names []string
-	for _, t := range all.Tools {
-		names = append(names, t.Prog())
+// Tools are the symlink names created next to the binary: one per tool the
+// binary dispatches on (barman-cloud-wal-archive, …).
+func Tools(t testing.TB) []string {
+	t.Helper()
+	BinDir(t)
+	return tools
+}
+
+// listTools asks the binary at bin for its tools, the way a shell's
+// completion does: the tools' list is the binary's own (tools/all), which
+// this package does not import, since the tools import shared packages
+// whose internal integration tests use this package (through test/pgtest).
+func listTools(bin string) ([]string, error) {
+	out, err := exec.Command(bin, "--generate-bash-completion").Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the tools of %s: %w", bin, err)
 	}
-	return names
-}()
+	var names []string
+	for _, name := range strings.Fields(string(out)) {
+		names = append(names, "barman-cloud-"+name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s lists no tools", bin)
+	}
+	return names, nil
+}
 
 // BinDir builds ./cmd/barman-cloud (static, as released) into a temporary
 // directory shared by the whole test process, with one symlink per tool,
@@ -60,7 +77,10 @@ func BinDir(t testing.TB) string {
 			buildErr = errors.New(string(out))
 			return
 		}
-		for _, tool := range Tools {
+		if tools, buildErr = listTools(filepath.Join(binDir, "barman-cloud")); buildErr != nil {
+			return
+		}
+		for _, tool := range tools {
 			if err := os.Symlink("barman-cloud", filepath.Join(binDir, tool)); err != nil {
 				buildErr = err
 				return

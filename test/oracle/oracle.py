@@ -92,8 +92,10 @@ def s3_uploads(endpoint, bucket, prefix):
 
     s3 = boto3.client("s3", endpoint_url=endpoint)
     keys = []
-    for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [u["Key"] for u in page.get("Uploads", [])]
+    # Not Prefix=prefix: MinIO matches a ListMultipartUploads prefix only
+    # against whole keys, and lists nothing for a "directory".
+    for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+        keys += [u["Key"] for u in page.get("Uploads", []) if u["Key"].startswith(prefix)]
     return keys
 
 

@@ -106,7 +106,7 @@ func (s *Sandbox) Tool(name string) string {
 			s.t.Fatal(err)
 		}
 		copyFile(s.t, harness.Tool(s.t, "barman-cloud"), filepath.Join(bin, "barman-cloud"), 0o755)
-		for _, tool := range harness.Tools {
+		for _, tool := range harness.Tools(s.t) {
 			if err := os.Symlink("barman-cloud", filepath.Join(bin, tool)); err != nil {
 				s.t.Fatal(err)
 			}

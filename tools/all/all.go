@@ -10,6 +10,7 @@ package all
 
 import (
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
+	"github.com/barmancloud/barman-cloud/tools/backup"
 	"github.com/barmancloud/barman-cloud/tools/backuplist"
 	"github.com/barmancloud/barman-cloud/tools/backupshow"
 	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
@@ -23,6 +24,7 @@ var Tools = []*cloudcli.Tool{
 	walarchive.Tool,
 	walrestore.Tool,
 	checkwalarchive.Tool,
+	backup.Tool,
 	backuplist.Tool,
 	backupshow.Tool,
 }
