@@ -18,11 +18,11 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/catalog"
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/humanize"
 	"github.com/barmancloud/barman-cloud/shared/pg"
 	"github.com/barmancloud/barman-cloud/shared/pgtar"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/wal"
-	"github.com/barmancloud/barman-cloud/tools/backupshow"
 )
 
 // Postgres is what a backup asks of PostgreSQL, in the order it asks:
@@ -130,7 +130,7 @@ func (j *job) run(ctx context.Context) error {
 func (j *job) newArchiver(ctx context.Context) *archiver {
 	size := j.o.maxArchiveSize
 	if size >= maxArchiveSizeCap {
-		j.log.Warn().Msgf("max-archive-size too big. Capping it to to %s", backupshow.PrettySize(maxArchiveSizeCap))
+		j.log.Warn().Msgf("max-archive-size too big. Capping it to to %s", humanize.PrettySize(maxArchiveSizeCap))
 		size = maxArchiveSizeCap
 	}
 	a := &archiver{
@@ -232,7 +232,7 @@ func (j *job) coordinate(ctx context.Context, info *backupinfo.Info, created tim
 		return exitcode.Reported(exitcode.Failure, err)
 	}
 	j.log.Info().Msgf("Backup end at LSN: %s (%s, %08X)", info.EndXlog.V, info.EndWAL.V, info.EndOffset.V)
-	elapsed, _ := backupshow.HumanTimedelta(j.now().Sub(copyStart).Seconds())
+	elapsed, _ := humanize.HumanTimedelta(j.now().Sub(copyStart).Seconds())
 	j.log.Info().Msgf("Backup completed (start time: %s, elapsed time: %s)", naiveStr(copyStart), elapsed)
 	return nil
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/backupinfo"
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/humanize"
 	"github.com/barmancloud/barman-cloud/shared/storage"
-	"github.com/barmancloud/barman-cloud/tools/backupshow"
 )
 
 // hookNotDone is the exit status of a hook run for a backup that is not
@@ -101,7 +101,7 @@ func uploadHookBackup(r *cloudcli.Run, o *options, s *storage.Store, h *hook) er
 		j.log.Error().Msgf("Backup upload failed uploading data (%s)", failureLine(r.Ctx, err))
 		return exitcode.Reported(exitcode.Failure, err)
 	}
-	elapsed, _ := backupshow.HumanTimedelta(j.now().Sub(start).Seconds())
+	elapsed, _ := humanize.HumanTimedelta(j.now().Sub(start).Seconds())
 	j.log.Info().Msgf("Upload of backup completed (start time: %s, elapsed time: %s)", naiveStr(start), elapsed)
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/barmancloud/barman-cloud/shared/backupinfo"
+	"github.com/barmancloud/barman-cloud/shared/humanize"
 	"github.com/barmancloud/barman-cloud/shared/pylit"
 )
 
@@ -140,7 +141,7 @@ func general(w *writer, info *backupinfo.Info) {
 		w.row("PostgreSQL Version", integer(info.Version))
 		w.row("PGDATA directory", str(info.PGData))
 		if info.ClusterSize.V != 0 {
-			w.row("Estimated Cluster Size", PrettySize(info.ClusterSize.V))
+			w.row("Estimated Cluster Size", humanize.PrettySize(info.ClusterSize.V))
 		}
 	}
 	w.line("")
@@ -246,7 +247,7 @@ func base(w *writer, info *backupinfo.Info) error {
 		w.nested("Encryption", info.Encryption.V)
 	}
 	if info.DeduplicatedSize.V != 0 {
-		w.nested("Backup Size", PrettySize(info.DeduplicatedSize.V))
+		w.nested("Backup Size", humanize.PrettySize(info.DeduplicatedSize.V))
 	}
 	if c := info.Compression.V; c != "" && c != "none" {
 		w.nested("Backup Compression", c)
@@ -290,7 +291,7 @@ func copyTime(stats pylit.Dict) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: copy_time %s is not a number", ErrCopyStats, pylit.Repr(ct))
 	}
-	out, err := HumanTimedelta(seconds)
+	out, err := humanize.HumanTimedelta(seconds)
 	if err != nil {
 		return "", fmt.Errorf("%w: copy_time: %w", ErrCopyStats, err)
 	}
@@ -299,7 +300,7 @@ func copyTime(stats pylit.Dict) (string, error) {
 		return "", fmt.Errorf("%w: analysis_time %s is not a number", ErrCopyStats, pylit.Repr(at))
 	}
 	if analysis >= 1 {
-		startup, err := HumanTimedelta(analysis)
+		startup, err := humanize.HumanTimedelta(analysis)
 		if err != nil {
 			return "", fmt.Errorf("%w: analysis_time: %w", ErrCopyStats, err)
 		}

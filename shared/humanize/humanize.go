@@ -1,4 +1,10 @@
-package backupshow
+// Package humanize writes sizes and durations as Barman shows them to
+// people (barman/utils.py pretty_size and human_readable_timedelta), for
+// barman-cloud-backup-show and the backup tool's log.
+//
+// This package is part of the barman-cloud command and has no compatibility
+// promise as a library.
+package humanize
 
 import (
 	"errors"
