@@ -13,6 +13,7 @@ import (
 	"github.com/barmancloud/barman-cloud/tools/backuplist"
 	"github.com/barmancloud/barman-cloud/tools/backupshow"
 	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
+	"github.com/barmancloud/barman-cloud/tools/restore"
 	"github.com/barmancloud/barman-cloud/tools/walarchive"
 	"github.com/barmancloud/barman-cloud/tools/walrestore"
 )
@@ -25,4 +26,5 @@ var Tools = []*cloudcli.Tool{
 	checkwalarchive.Tool,
 	backuplist.Tool,
 	backupshow.Tool,
+	restore.Tool,
 }
