@@ -137,6 +137,9 @@ func TestNamesCannotEscape(t *testing.T) {
 		"check-wal-archive": func(url, server, _ string) []string { return []string{url, server} },
 		"backup-list":       func(url, server, _ string) []string { return []string{url, server} },
 		"backup-show":       func(url, server, _ string) []string { return []string{url, server, "latest"} },
+		"restore": func(url, server, _ string) []string {
+			return []string{url, server, "latest", filepath.Join(dir, "recovery")}
+		},
 	}
 	badWALs := map[string][]string{"wal-archive": escapingWALPaths, "wal-restore": escapingWALNames}
 

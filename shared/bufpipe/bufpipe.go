@@ -79,6 +79,13 @@ func (p *Pipe) buffer() error {
 	if p.cur != nil {
 		return nil
 	}
+	// A closed consumer first: select would pick at random between a
+	// free buffer and the closed channel.
+	select {
+	case <-p.done:
+		return io.ErrClosedPipe
+	default:
+	}
 	select {
 	case b := <-p.pool.free:
 		p.cur = p.pool.alloc(b)

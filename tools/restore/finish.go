@@ -23,7 +23,11 @@ import (
 // Deliberate improvement: as root, the links, the WAL directory and the
 // tablespace directories that did not exist are given the owner of the
 // restored RECOVERY_DIR (the data directory's owner at backup time), so
-// that PostgreSQL can use them; Barman leaves them to root.
+// that PostgreSQL can use them; Barman leaves them to root. So is the
+// backup_label that Barman's archives give to root (uid 0, no user name:
+// CloudBackupUploader writes it from memory): PostgreSQL opens it for
+// writing before renaming it at the end of recovery, and fails on a file
+// of root's ("could not open file "backup_label": Permission denied").
 func finish(dest string, targets []target, created []string, info *backupinfo.Info) error {
 	owner := func(string) error { return nil }
 	if os.Geteuid() == 0 {
@@ -31,8 +35,12 @@ func finish(dest string, targets []target, created []string, info *backupinfo.In
 		if err != nil {
 			return err
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
 			owner = func(p string) error { return os.Lchown(p, int(st.Uid), int(st.Gid)) }
+			label := filepath.Join(dest, "backup_label")
+			if fi, err := os.Lstat(label); err == nil && fi.Mode().IsRegular() && fi.Sys().(*syscall.Stat_t).Uid == 0 {
+				created = append(created, label)
+			}
 		}
 	}
 	for _, p := range created {
