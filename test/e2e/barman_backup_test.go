@@ -92,6 +92,7 @@ func TestBarmanBackupRestore(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("%s: Barman's barman-cloud-backup: exit %d\n%s", v.name, r.Code, r.Stderr)
 		}
+		t.Logf("%s: Barman's backup took %s", v.name, r.Elapsed.Round(time.Millisecond))
 		ids[v.name] = backupID(t, v.tg, prefix)
 		// Rows written between the backups, in the second one only.
 		primary.Psql(fmt.Sprintf("insert into t1 select g, '%s' from generate_series(%d, %d) g", v.name, 100001+i*100, 100100+i*100))
@@ -116,6 +117,7 @@ func TestBarmanBackupRestore(t *testing.T) {
 			if r.Code != 0 {
 				t.Fatalf("our restore: exit %d\n%s", r.Code, r.Stderr)
 			}
+			ourTime := r.Elapsed
 			if !strings.Contains(r.Stderr, "restore_command = 'barman-cloud-wal-restore") || !strings.Contains(r.Stderr, "recovery.signal") {
 				t.Errorf("our restore does not say what to do next:\n%s", r.Stderr)
 			}
@@ -127,6 +129,7 @@ func TestBarmanBackupRestore(t *testing.T) {
 			if r.Code != 0 {
 				t.Fatalf("Barman's restore: exit %d\n%s", r.Code, r.Stderr)
 			}
+			t.Logf("restore: ours %s, Barman's %s", ourTime.Round(time.Millisecond), r.Elapsed.Round(time.Millisecond))
 			compareTrees(t, c.Data, theirs, "pg_tblspc/")
 			compareTrees(t, newTbs, theirsTbs, "")
 			checkTablespaceLink(t, c.Data, newTbs)
