@@ -21,7 +21,8 @@ import (
 
 const id = "20240501T120000"
 
-// wantPGDATA is pgdataMembers restored, with the pg_wal directory.
+// wantPGDATA is pgdataMembers restored, with the pg_wal directory restore
+// creates.
 var wantPGDATA = map[string]string{
 	".":                 "d 0700",
 	"PG_VERSION":        "f 0600 15\n",
@@ -118,8 +119,8 @@ func TestPartsAndTablespaces(t *testing.T) {
 	}
 	putBackup(t, s, "srv", id, info, map[string][]byte{
 		"data.tar.gz":       tarball(t, gz, pgdataMembers[:5]...),
-		"data_0001.tar.gz":  tarball(t, gz, append(slices.Clone(pgdataMembers[5:12]), member{name: "backup_label", body: "stale"})...),
-		"data_0002.tar.gz":  tarball(t, gz, pgdataMembers[12:]...),
+		"data_0001.tar.gz":  tarball(t, gz, append(slices.Clone(pgdataMembers[5:11]), member{name: "backup_label", body: "stale"})...),
+		"data_0002.tar.gz":  tarball(t, gz, pgdataMembers[11:]...),
 		"16400.tar.gz":      tarball(t, gz, append([]member{{name: "PG_15_202209061", typ: tar.TypeDir}}, ts("PG_15_202209061/5")...)...),
 		"16400_0001.tar.gz": tarball(t, gz, ts("PG_15_202209061/6")...),
 		"16401.tar.gz":      tarball(t, gz, ts("PG_15_202209061/7")...),
