@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -496,5 +497,35 @@ func TestAuto(t *testing.T) {
 	r := clitest.Run(t, Tool, nil, u, "srv", "last-failed", filepath.Join(t.TempDir(), "d"))
 	if r.Code != 1 || !strings.Contains(r.Stderr, "Backup 20240115T000000 for server srv has status FAILED") {
 		t.Errorf("last-failed: exit %d: %s", r.Code, r.Stderr)
+	}
+}
+
+// TestBoundedMemory: what a restore allocates does not grow with the
+// backup: a 48 MiB file in a plain and a gzip archive costs the
+// pipeline's buffers and little more.
+func TestBoundedMemory(t *testing.T) {
+	const size = 48 << 20
+	for _, alg := range []*compress.Algorithm{nil, compress.Gzip} {
+		s, u := catalogtest.FileStore(t)
+		putBackup(t, s, "srv", id, doneInfo("/pg/data", 150004), map[string][]byte{
+			"data." + catalog.ArchiveExt(alg): tarball(t, alg, member{name: ".", typ: tar.TypeDir}, member{name: "big", body: strings.Repeat("x", size)}),
+		})
+		dest := filepath.Join(t.TempDir(), "d")
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		r := clitest.Run(t, Tool, nil, u, "srv", id, dest)
+		runtime.ReadMemStats(&after)
+		if r.Code != 0 {
+			t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+		}
+		if fi, err := os.Stat(filepath.Join(dest, "big")); err != nil || fi.Size() != size {
+			t.Fatalf("big: %v, %v", fi, err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 24<<20 {
+			t.Errorf("%s: %d MiB allocated to restore a %d MiB file", catalog.ArchiveExt(alg), alloc>>20, size>>20)
+		} else {
+			t.Logf("%s: %.1f MiB allocated", catalog.ArchiveExt(alg), float64(alloc)/(1<<20))
+		}
 	}
 }
