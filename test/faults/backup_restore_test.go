@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,6 +110,7 @@ func TestBackupRestoreFaults(t *testing.T) {
 				t.Logf("exit %d in %s; %d faults injected %v", r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
 			})
 		}
+		t.Run("SIGTERM during the download", func(t *testing.T) { restoreTerminated(t, p, prefix) })
 		for _, tc := range []struct{ id, stderr string }{
 			{restoreFailed, "ERROR: Backup " + restoreFailed + " for server pg has status FAILED (failure uploading data): only a DONE backup can be restored"},
 			{restoreMissing, "ERROR: Missing file " + prefix + "/pg/base/" + restoreMissing + "/data.* for server pg"},
@@ -120,6 +122,33 @@ func TestBackupRestoreFaults(t *testing.T) {
 			checkStderr(t, r)
 		}
 	})
+}
+
+// restoreTerminated sends SIGTERM to a restore once it has extracted a
+// file: it stops with exit status 1 and Barman's words, without claiming
+// success.
+func restoreTerminated(t *testing.T, p provider, prefix string) {
+	px := p.proxy(t)
+	px.SetRules(&faultproxy.Rule{Name: "slow-archive", Match: isArchiveDownload(restoreDone), Fault: faultproxy.Fault{Rate: 512 << 10}})
+	dest := filepath.Join(t.TempDir(), "data")
+	cmd := p.command(t, px, "barman-cloud-restore", "-v", "--tablespace", "tbs:"+filepath.Join(t.TempDir(), "tbs"), p.url(prefix), "pg", restoreDone, dest)
+	started := false
+	r := wait(t, cmd, time.Minute, func(proc *os.Process) {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) && !started {
+			_, err := os.Stat(filepath.Join(dest, "PG_VERSION"))
+			started = err == nil
+			time.Sleep(10 * time.Millisecond)
+		}
+		proc.Signal(syscall.SIGTERM)
+	})
+	if !started {
+		t.Fatal("nothing extracted within 30 s")
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "ERROR: Barman cloud restore was interrupted by the user: ") || strings.Contains(r.stderr, "INFO: Restored") {
+		t.Errorf("exit %d, want 1 and Barman's words, no success:\n%s", r.code, r.stderr)
+	}
+	checkStderr(t, r)
 }
 
 // sourceTree makes a small data directory (three incompressible files of

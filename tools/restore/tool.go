@@ -15,6 +15,7 @@
 package restore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -70,7 +71,7 @@ Unlike Barman: --tablespace rules are checked before the storage is touched; a b
 	},
 	ExitStatus: []cloudcli.ExitStatus{
 		{Code: exitcode.OK, Meaning: "the backup is restored, every archive read to its end and checked; with --test, the storage answered and the bucket exists"},
-		{Code: exitcode.Failure, Meaning: "RECOVERY_DIR or a tablespace directory exists and is not empty; the backup does not exist, is not DONE, or misses an archive; auto found no candidate; the bucket does not exist"},
+		{Code: exitcode.Failure, Meaning: "RECOVERY_DIR or a tablespace directory exists and is not empty; the backup does not exist, is not DONE, or misses an archive; auto found no candidate; interrupted by SIGINT or SIGTERM; the bucket does not exist"},
 		cloudcli.NetworkExit,
 		{Code: exitcode.Usage, Meaning: "invalid command line: an invalid --tablespace rule, a snapshot recovery option"},
 		{Code: exitcode.General, Meaning: "any other error: no backup has that name, or several do; a corrupt or truncated archive (\"not a gzip file\", a tar stream cut short), a member outside its directory (\"../x\", an absolute path), each naming the archive and the member; a destination that is not a directory; a snapshot backup; an invalid --target-time or --target-lsn; a local file error; invalid URL, missing or rejected credentials, other storage errors"},
@@ -121,11 +122,16 @@ func run(r *cloudcli.Run, o *options) error {
 	if err != nil {
 		return err
 	}
-	return r.WithStore(url, server, storage.Options{}, func(s *storage.Store) error {
+	err = r.WithStore(url, server, storage.Options{}, func(s *storage.Store) error {
 		rs := &restorer{r: r, store: s, cat: catalog.New(s, server), o: o, dest: dest, relocate: relocate,
 			restoreCommand: restoreCommand(r.Common, url, server)}
 		return rs.restore(backupID)
 	})
+	if err != nil && errors.Is(r.Ctx.Err(), context.Canceled) {
+		// SIGINT or SIGTERM: Barman's KeyboardInterrupt, exit status 1.
+		return exitcode.Wrap(exitcode.Failure, fmt.Errorf("Barman cloud restore was interrupted by the user: %w", err))
+	}
+	return err
 }
 
 // restoreCommand is the restore_command that fetches this backup's WAL
