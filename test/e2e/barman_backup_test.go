@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/test/harness"
 	"github.com/barmancloud/barman-cloud/test/oracle"
 	"github.com/barmancloud/barman-cloud/test/pgtest"
@@ -65,6 +67,10 @@ func TestBarmanBackupRestore(t *testing.T) {
 	variants := []backupVariant{
 		{name: "s3-plain", tg: oracle.S3(t)},
 		{name: "azure-gzip", tg: oracle.Azure(t), args: []string{"-z"}},
+	}
+
+	for _, v := range variants {
+		t.Cleanup(func() { deletePrefix(t, v.tg, prefix) })
 	}
 
 	primary := s.InitDB("primary", 16)
@@ -168,6 +174,30 @@ func backupID(t *testing.T, tg oracle.Target, prefix string) string {
 		t.Fatalf("backups under %s/pg/base/ in %s: %v, want one", prefix, tg.Name, ids)
 	}
 	return ids[0]
+}
+
+// deletePrefix removes what the test stored under prefix (Azurite keeps
+// it in memory).
+func deletePrefix(t *testing.T, tg oracle.Target, prefix string) {
+	var opts storage.Options
+	if tg.Name == "s3" {
+		opts.EndpointURL = harness.Env(t, "S3_ENDPOINT_URL")
+	}
+	provider := storage.S3
+	if tg.Name == "azure" {
+		provider = storage.Azure
+	}
+	loc, err := storage.ParseURL(provider, tg.URL(prefix))
+	if err == nil {
+		var s *storage.Store
+		if s, err = storage.Open(context.Background(), loc, opts); err == nil {
+			defer s.Close()
+			_, err = s.DeletePrefix(context.Background(), prefix+"/", 1000)
+		}
+	}
+	if err != nil {
+		t.Logf("cleaning up %s in %s: %v", prefix, tg.Name, err)
+	}
 }
 
 // checksums returns each table's md5 of its rows in id order, and its
