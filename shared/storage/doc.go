@@ -37,6 +37,14 @@
 // *s3.PutObjectInput to *transfermanager.UploadObjectInput, and a hook
 // asking for the old type would simply have sent no tags.
 //
+// # Versions
+//
+// Listings report each object's time and version (Object.ModTime and
+// Version); Create (a conditional create that returns the version it
+// committed), Stat, Touch and DeleteIfVersion act on versions, for
+// barman-cloud-wal-archive's rule of one content per WAL name. What each
+// provider, and each test server, makes of them is in conditional.go.
+//
 // # Retries and timeouts
 //
 // Every operation is retried by shared/retry, and only there: the S3

@@ -57,7 +57,10 @@ func (u *s3Uploader) put(ctx context.Context, key string, r io.ReadSeeker, size 
 	if o.IfNotExist {
 		in.IfNoneMatch = aws.String("*")
 	}
-	_, err := u.client.PutObject(ctx, in)
+	out, err := u.client.PutObject(ctx, in)
+	if err == nil {
+		reportETag(ctx, out.ETag)
+	}
 	return u.writeError(err)
 }
 
@@ -180,8 +183,9 @@ func (m *s3Multipart) complete(ctx context.Context, parts int, size int64) error
 	if m.o.IfNotExist {
 		complete.IfNoneMatch = aws.String("*")
 	}
-	_, err := m.u.client.CompleteMultipartUpload(ctx, complete)
+	out, err := m.u.client.CompleteMultipartUpload(ctx, complete)
 	if err == nil {
+		reportETag(ctx, out.ETag)
 		return nil
 	}
 	var ae smithy.APIError
@@ -189,6 +193,7 @@ func (m *s3Multipart) complete(ctx context.Context, parts int, size int64) error
 		head, herr := m.u.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(m.u.bucket), Key: aws.String(m.key)})
 		if herr == nil && aws.ToInt64(head.ContentLength) == size &&
 			strings.HasSuffix(strings.Trim(aws.ToString(head.ETag), `"`), fmt.Sprintf("-%d", parts)) {
+			reportETag(ctx, head.ETag)
 			return nil
 		}
 	}

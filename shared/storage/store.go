@@ -255,6 +255,11 @@ type seekingSource struct {
 type Object struct {
 	Key  string
 	Size int64
+	// ModTime is when the storage recorded the object's content, and
+	// Version names its current state for DeleteIfVersion and Touch; see
+	// conditional.go.
+	ModTime time.Time
+	Version string
 }
 
 // List returns the objects whose keys start with prefix, in the
@@ -281,7 +286,7 @@ func (s *Store) Walk(ctx context.Context, prefix, delimiter string, fn func(Obje
 		if o.IsDir {
 			return nil
 		}
-		return fn(Object{Key: o.Key, Size: o.Size})
+		return fn(s.listed(o))
 	})
 }
 

@@ -94,14 +94,14 @@ func Select(objs []storage.Object, exact string, noPartial bool) Selection {
 			continue
 		}
 		sel.Found = true
-		sel.Candidate = Candidate{Key: o.Key, Compression: alg, Size: o.Size}
+		sel.Candidate = candidate(*o, alg)
 		sel.Name = n
 		return sel
 	}
 	if fallback != nil {
 		n, err := wal.Parse(exact)
 		sel.Found = err == nil
-		sel.Candidate = Candidate{Key: fallback.Key, Size: fallback.Size}
+		sel.Candidate = candidate(*fallback, nil)
 		sel.Name = n
 	}
 	return sel

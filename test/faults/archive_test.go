@@ -45,12 +45,13 @@ var archiveScenarios = []scenario{
 	},
 	{
 		// The server stored the object, the answer was lost: the retry's
-		// conditional create meets it and compares.
+		// conditional create meets it, compares, and knows it by the run's
+		// token.
 		name: "reset after the object was committed",
 		rules: func(base string) []*faultproxy.Rule {
 			return []*faultproxy.Rule{{Name: "reset-after-commit", Match: isCommit(base), Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.ResetAfterForward}}}
 		},
-		minFaults: 1, stderr: "already archived with identical content",
+		minFaults: 1, stderr: "was stored by an earlier attempt of this run, whose answer was lost",
 	},
 	{
 		name: "resets in the middle of the request body",
@@ -67,7 +68,7 @@ var archiveScenarios = []scenario{
 		minFaults: 3, stderr: "HTTP 503",
 	},
 	{
-		name: "500 and 503 on the listing before the upload",
+		name: "500 and 503 on the listing",
 		rules: func(string) []*faultproxy.Rule {
 			return []*faultproxy.Rule{
 				{Name: "500-list", Match: isList, Times: 1, Fault: faultproxy.Fault{Kind: faultproxy.Unavailable, Status: 500}},
@@ -151,7 +152,7 @@ func compName(opt string) string {
 
 // runArchive archives src through a proxy set up for sc and checks the
 // outcome and the bucket.
-func runArchive(t *testing.T, p provider, sc scenario, comp, src string) result {
+func runArchive(t *testing.T, p provider, sc scenario, comp, src string) harness.Result {
 	t.Helper()
 	px := p.proxy(t)
 	prefix := harness.UniquePrefix(t)
@@ -161,31 +162,31 @@ func runArchive(t *testing.T, p provider, sc scenario, comp, src string) result 
 	if comp != "" {
 		args = append(args, comp)
 	}
-	r := p.run(t, px, 2*time.Minute, "barman-cloud-wal-archive", append(args, p.url(prefix), "pg", src)...)
+	r := p.run(t, px, 2*time.Minute, "barman-cloud-wal-archive", append(args, p.URL(prefix), "pg", src)...)
 	checkOutcome(t, sc, r, px)
-	objects, lost, corrupt := p.audit(t, prefix, src, r.code == 0)
+	objects, lost, corrupt := p.audit(t, prefix, src, r.Code == 0)
 	count(px.Injected(), objects, lost, corrupt)
 	t.Logf("exit %d in %s; %d faults injected %v; %d objects read back, %d lost, %d corrupt",
-		r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts(), objects, lost, corrupt)
+		r.Code, r.Elapsed.Round(time.Millisecond), px.Injected(), px.Counts(), objects, lost, corrupt)
 	return r
 }
 
-func checkOutcome(t *testing.T, sc scenario, r result, px *faultproxy.Proxy) {
+func checkOutcome(t *testing.T, sc scenario, r harness.Result, px *faultproxy.Proxy) {
 	t.Helper()
-	if r.code != sc.code {
-		t.Errorf("exit %d, want %d:\n%s", r.code, sc.code, r.stderr)
+	if r.Code != sc.code {
+		t.Errorf("exit %d, want %d:\n%s", r.Code, sc.code, r.Stderr)
 	}
 	if n := px.Injected(); n < sc.minFaults {
 		t.Errorf("%d faults injected, want at least %d: the scenario did not happen (%v)", n, sc.minFaults, px.Counts())
 	}
-	if sc.stderr != "" && !strings.Contains(r.stderr, sc.stderr) {
-		t.Errorf("stderr lacks %q:\n%s", sc.stderr, r.stderr)
+	if sc.stderr != "" && !strings.Contains(r.Stderr, sc.stderr) {
+		t.Errorf("stderr lacks %q:\n%s", sc.stderr, r.Stderr)
 	}
-	if sc.noRetry && strings.Contains(r.stderr, "trying again") {
-		t.Errorf("retried:\n%s", r.stderr)
+	if sc.noRetry && strings.Contains(r.Stderr, "trying again") {
+		t.Errorf("retried:\n%s", r.Stderr)
 	}
-	if sc.maxTime > 0 && r.elapsed > sc.maxTime {
-		t.Errorf("took %s, want at most %s", r.elapsed, sc.maxTime)
+	if sc.maxTime > 0 && r.Elapsed > sc.maxTime {
+		t.Errorf("took %s, want at most %s", r.Elapsed, sc.maxTime)
 	}
 	checkStderr(t, r)
 }

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,6 +31,8 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/walobject"
 	"github.com/barmancloud/barman-cloud/test/faultproxy"
 	"github.com/barmancloud/barman-cloud/test/harness"
+	"github.com/barmancloud/barman-cloud/test/oracle"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
 
 // tally is what the whole package injected and found.
@@ -65,58 +66,19 @@ func TestMain(m *testing.M) {
 // provider is one server of the test environment, reached through a
 // proxy by the tools and directly by the checks.
 type provider struct {
-	name     string
-	kind     storage.Provider
-	flavor   faultproxy.Flavor
-	upstream string // what the proxy forwards to
-	// args and env point a tool at the proxy.
-	args func(p *faultproxy.Proxy) []string
-	env  func(p *faultproxy.Proxy) []string
-	// url is the tool URL of prefix.
-	url func(prefix string) string
-	// direct is the storage option to reach the server without the proxy.
-	direct storage.Options
+	oracle.Target
+	// upstream is what the proxy forwards to: the target's server, or a
+	// test's own (TestServerKilledDuringUpload).
+	upstream string
 }
 
 func providers(t *testing.T) []provider {
 	t.Helper()
-	s3Endpoint := harness.Env(t, "S3_ENDPOINT_URL")
-	s3Bucket := harness.Env(t, "S3_BUCKET")
-	azureURL := harness.Env(t, "BARMAN_AZURE_URL") // http://HOST:PORT/ACCOUNT/CONTAINER
-	azureConn := harness.Env(t, "AZURE_STORAGE_CONNECTION_STRING")
-	gcsBucket := harness.Env(t, "GCS_BUCKET")
-	gcsEndpoint := harness.Env(t, "GCS_ENDPOINT_URL")
-	harness.Env(t, "STORAGE_EMULATOR_HOST")
-	azureAccountURL := azureURL[:strings.LastIndexByte(azureURL, '/')]         // http://HOST:PORT/ACCOUNT
-	azureHost := azureAccountURL[:strings.LastIndexByte(azureAccountURL, '/')] // http://HOST:PORT
-	account := azureAccountURL[len(azureHost):]
-	if !strings.Contains(azureConn, "BlobEndpoint="+azureAccountURL) {
-		t.Fatalf("AZURE_STORAGE_CONNECTION_STRING has no BlobEndpoint=%s", azureAccountURL)
+	var ps []provider
+	for _, tg := range oracle.Targets(t) {
+		ps = append(ps, provider{Target: tg, upstream: targets.Upstream(t, tg)})
 	}
-	return []provider{
-		{
-			name: "s3", kind: storage.S3, flavor: faultproxy.S3, upstream: s3Endpoint,
-			args:   func(p *faultproxy.Proxy) []string { return []string{"--endpoint-url", p.URL} },
-			env:    func(*faultproxy.Proxy) []string { return nil },
-			url:    func(prefix string) string { return "s3://" + s3Bucket + "/" + prefix },
-			direct: storage.Options{EndpointURL: s3Endpoint},
-		},
-		{
-			name: "azure", kind: storage.Azure, flavor: faultproxy.Azure, upstream: azureHost,
-			args: func(*faultproxy.Proxy) []string { return []string{"--cloud-provider", "azure-blob-storage"} },
-			env: func(p *faultproxy.Proxy) []string {
-				return []string{"AZURE_STORAGE_CONNECTION_STRING=" +
-					strings.Replace(azureConn, "BlobEndpoint="+azureAccountURL, "BlobEndpoint="+p.URL+account, 1)}
-			},
-			url: func(prefix string) string { return azureURL + "/" + prefix },
-		},
-		{
-			name: "gcs", kind: storage.GCS, flavor: faultproxy.GCS, upstream: gcsEndpoint,
-			args: func(*faultproxy.Proxy) []string { return []string{"--cloud-provider", "google-cloud-storage"} },
-			env:  func(p *faultproxy.Proxy) []string { return []string{"STORAGE_EMULATOR_HOST=" + p.Addr} },
-			url:  func(prefix string) string { return "gs://" + gcsBucket + "/" + prefix },
-		},
-	}
+	return ps
 }
 
 // eachProvider runs fn for every provider at once, each in its own
@@ -128,7 +90,7 @@ func eachProvider(t *testing.T, fn func(t *testing.T, p provider)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.Run(p.name, func(t *testing.T) { fn(t, p) })
+			t.Run(p.Name, func(t *testing.T) { fn(t, p) })
 		}()
 	}
 	wg.Wait()
@@ -137,7 +99,7 @@ func eachProvider(t *testing.T, fn func(t *testing.T, p provider)) {
 // proxy starts a proxy in front of the provider's server for one test.
 func (p provider) proxy(t *testing.T) *faultproxy.Proxy {
 	t.Helper()
-	px, err := faultproxy.New(p.upstream, p.flavor)
+	px, err := faultproxy.New(p.upstream, targets.Flavor(p.Target))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,74 +189,27 @@ func isMetadata(base string) func(*http.Request) bool {
 	}
 }
 
-// result is one tool run.
-type result struct {
-	code    int
-	stderr  string
-	elapsed time.Duration
-}
-
 // run runs a tool through px, killing it after limit.
-func (p provider) run(t *testing.T, px *faultproxy.Proxy, limit time.Duration, tool string, args ...string) result {
+func (p provider) run(t *testing.T, px *faultproxy.Proxy, limit time.Duration, tool string, args ...string) harness.Result {
 	t.Helper()
-	cmd := p.command(t, px, tool, args...)
-	return wait(t, cmd, limit)
+	return harness.Wait(t, p.command(t, px, tool, args...), limit)
 }
 
 func (p provider) command(t *testing.T, px *faultproxy.Proxy, tool string, args ...string) *exec.Cmd {
-	cmd := exec.Command(harness.Tool(t, tool), append(p.args(px), args...)...)
-	cmd.Env = append(os.Environ(), p.env(px)...)
+	via, env := p.Via(px.Addr)
+	cmd := exec.Command(harness.Tool(t, tool), append(via, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	return cmd
-}
-
-// wait runs cmd and kills it after limit: a tool that does not give up by
-// itself fails the test. started, when not nil, is called once the
-// process runs.
-func wait(t *testing.T, cmd *exec.Cmd, limit time.Duration, started ...func(*os.Process)) result {
-	t.Helper()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range started {
-		f(cmd.Process)
-	}
-	start := time.Now()
-	timer := time.AfterFunc(limit, func() { cmd.Process.Kill() })
-	err := cmd.Wait()
-	stopped := timer.Stop()
-	r := result{stderr: stderr.String(), elapsed: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case !stopped:
-		t.Errorf("%s still running after %s: killed\n%s", filepath.Base(cmd.Path), limit, r.stderr)
-		r.code = -1
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return r
 }
 
 // openDirect opens the test bucket without the proxy, for the checks.
 func (p provider) openDirect(t *testing.T) *storage.Store {
 	t.Helper()
-	loc, err := storage.ParseURL(p.kind, p.url("x"))
-	if err != nil {
-		t.Fatal(err)
+	opts := storage.Options{Log: zerolog.Nop(), Retry: retry.Policy{Tries: 1}}
+	if p.Name == "s3" {
+		opts.EndpointURL = p.upstream
 	}
-	opts := p.direct
-	opts.LookupEnv = os.LookupEnv
-	opts.Log = zerolog.Nop()
-	opts.Retry = retry.Policy{Tries: 1}
-	s, err := storage.Open(context.Background(), loc, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return targets.Store(t, p.Target, "x", "", opts)
 }
 
 // audit reads back every object under prefix and checks that each is a
@@ -395,19 +310,19 @@ func (p provider) cleanup(t *testing.T, prefix string) {
 
 // checkStderr checks what every run's stderr must be: without any
 // credential, and, when the run failed, with exactly one ERROR line.
-func checkStderr(t *testing.T, r result) {
+func checkStderr(t *testing.T, r harness.Result) {
 	t.Helper()
 	for _, name := range []string{"AZURE_STORAGE_KEY"} {
-		if v := os.Getenv(name); v != "" && strings.Contains(r.stderr, v) {
+		if v := os.Getenv(name); v != "" && strings.Contains(r.Stderr, v) {
 			t.Errorf("stderr contains %s", name)
 		}
 	}
-	if strings.Contains(r.stderr, "sig=") || strings.Contains(strings.ToLower(r.stderr), "x-amz-signature=") {
-		t.Errorf("stderr contains a signature: %s", r.stderr)
+	if strings.Contains(r.Stderr, "sig=") || strings.Contains(strings.ToLower(r.Stderr), "x-amz-signature=") {
+		t.Errorf("stderr contains a signature: %s", r.Stderr)
 	}
-	if r.code != 0 {
-		if n := strings.Count(r.stderr, "ERROR: "); n != 1 {
-			t.Errorf("%d ERROR lines, want 1:\n%s", n, r.stderr)
+	if r.Code != 0 {
+		if n := strings.Count(r.Stderr, "ERROR: "); n != 1 {
+			t.Errorf("%d ERROR lines, want 1:\n%s", n, r.Stderr)
 		}
 	}
 }

@@ -26,7 +26,7 @@ import (
 // streamed from the file; zstd-compressed (about 120 MiB), a multipart
 // upload of 5 MiB parts; on Azure, blocks of 4 MiB.
 func largeSize(p provider) int64 {
-	if p.name == "s3" {
+	if p.Name == "s3" {
 		return 1 << 30
 	}
 	return 64 << 20
@@ -41,13 +41,13 @@ func largeSize(p provider) int64 {
 // or blocks.
 func midUpload(p provider, comp string, size int64) (skip int, after int64) {
 	switch {
-	case p.name == "gcs" && comp != "":
+	case p.Name == "gcs" && comp != "":
 		return 0, 2 << 20
-	case p.name == "gcs", p.name == "s3" && comp == "":
+	case p.Name == "gcs", p.Name == "s3" && comp == "":
 		return 0, size / 4
-	case p.name == "azure" && comp == "":
+	case p.Name == "azure" && comp == "":
 		return int(size / (4 << 20) / 4), 1 << 20
-	case p.name == "azure":
+	case p.Name == "azure":
 		return 1, 1 << 20
 	}
 	return 2, 1 << 20
@@ -58,7 +58,7 @@ func midUpload(p provider, comp string, size int64) (skip int, after int64) {
 // segment.
 func TestLargeSegmentFaults(t *testing.T) {
 	for _, p := range providers(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			size := largeSize(p)
 			src := bigSegment(t, size)
@@ -102,7 +102,7 @@ func TestLargeSegmentFaults(t *testing.T) {
 // under the WAL's key.
 func TestSIGTERMDuringUpload(t *testing.T) {
 	for _, p := range providers(t) {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			size := largeSize(p)
 			src := bigSegment(t, size)
@@ -124,17 +124,17 @@ func TestSIGTERMDuringUpload(t *testing.T) {
 							// the upload is in flight.
 							time.Sleep(200 * time.Millisecond)
 						}}})
-					args := []string{p.url(prefix), "pg", src}
+					args := []string{p.URL(prefix), "pg", src}
 					if comp != "" {
 						args = append([]string{comp}, args...)
 					}
-					r := wait(t, p.command(t, px, "barman-cloud-wal-archive", args...), 2*time.Minute,
+					r := harness.Wait(t, p.command(t, px, "barman-cloud-wal-archive", args...), 2*time.Minute,
 						func(pr *os.Process) { proc = pr })
 					exited := time.Now()
 					if signalled.IsZero() {
-						t.Fatalf("the upload never reached %d bytes: exit %d: %s", after, r.code, r.stderr)
+						t.Fatalf("the upload never reached %d bytes: exit %d: %s", after, r.Code, r.Stderr)
 					}
-					if r.code == 0 {
+					if r.Code == 0 {
 						t.Errorf("exit 0 after SIGTERM in the middle of the upload")
 					}
 					if d := exited.Sub(signalled); d > 2*time.Second {
@@ -146,7 +146,7 @@ func TestSIGTERMDuringUpload(t *testing.T) {
 						t.Errorf("%d objects under the WAL's key after an interrupted upload", objects)
 					}
 					count(px.Injected(), objects, lost, corrupt)
-					t.Logf("exit %d, %s after SIGTERM: %s", r.code, exited.Sub(signalled).Round(time.Millisecond), strings.TrimSpace(r.stderr))
+					t.Logf("exit %d, %s after SIGTERM: %s", r.Code, exited.Sub(signalled).Round(time.Millisecond), strings.TrimSpace(r.Stderr))
 				})
 			}
 		})
@@ -161,7 +161,6 @@ func TestServerKilledDuringUpload(t *testing.T) {
 	m := startMinIO(t)
 	p := providers(t)[0]
 	p.upstream = m.url
-	p.direct.EndpointURL = m.url
 	for _, tc := range []struct {
 		comp  string
 		size  int64
@@ -179,7 +178,7 @@ func TestServerKilledDuringUpload(t *testing.T) {
 			prefix := harness.UniquePrefix(t)
 			px.SetRules(&faultproxy.Rule{Name: "kill -9", Match: isUpload(filepath.Base(src)), Skip: tc.skip, Times: 1,
 				Fault: faultproxy.Fault{After: tc.after, Do: m.kill}})
-			args := []string{p.url(prefix), "pg", src}
+			args := []string{p.URL(prefix), "pg", src}
 			if tc.comp != "" {
 				args = append([]string{tc.comp}, args...)
 			}
@@ -187,15 +186,15 @@ func TestServerKilledDuringUpload(t *testing.T) {
 			// to sign it before it meets the dead server.
 			cmd := p.command(t, px, "barman-cloud-wal-archive", args...)
 			cmd.Env = append(cmd.Env, "AWS_MAX_ATTEMPTS=3")
-			r := wait(t, cmd, 2*time.Minute)
+			r := harness.Wait(t, cmd, 2*time.Minute)
 			if px.Injected() != 1 {
-				t.Fatalf("MinIO was not killed during the upload: exit %d: %s", r.code, r.stderr)
+				t.Fatalf("MinIO was not killed during the upload: exit %d: %s", r.Code, r.Stderr)
 			}
-			if r.code != 2 {
-				t.Errorf("exit %d, want 2:\n%s", r.code, r.stderr)
+			if r.Code != 2 {
+				t.Errorf("exit %d, want 2:\n%s", r.Code, r.Stderr)
 			}
 			checkStderr(t, r)
-			t.Logf("with MinIO killed: exit %d in %s: %s", r.code, r.elapsed.Round(time.Millisecond), lastLine(r.stderr))
+			t.Logf("with MinIO killed: exit %d in %s: %s", r.Code, r.Elapsed.Round(time.Millisecond), lastLine(r.Stderr))
 			m.start(t)
 			objects, lost, corrupt := p.audit(t, prefix, src, false)
 			if objects != 0 {
@@ -203,12 +202,12 @@ func TestServerKilledDuringUpload(t *testing.T) {
 			}
 			count(px.Injected(), objects, lost, corrupt)
 			r = p.run(t, px, 2*time.Minute, "barman-cloud-wal-archive", args...)
-			if r.code != 0 {
-				t.Fatalf("archiving again once MinIO is back: exit %d: %s", r.code, r.stderr)
+			if r.Code != 0 {
+				t.Fatalf("archiving again once MinIO is back: exit %d: %s", r.Code, r.Stderr)
 			}
 			objects, lost, corrupt = p.audit(t, prefix, src, true)
 			count(0, objects, lost, corrupt)
-			t.Logf("again: exit 0 in %s; %d objects read back, %d lost, %d corrupt", r.elapsed.Round(time.Millisecond), objects, lost, corrupt)
+			t.Logf("again: exit 0 in %s; %d objects read back, %d lost, %d corrupt", r.Elapsed.Round(time.Millisecond), objects, lost, corrupt)
 		})
 	}
 }

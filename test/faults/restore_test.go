@@ -102,12 +102,12 @@ func TestRestoreFaults(t *testing.T) {
 // archive stores src under prefix, through a proxy that breaks nothing.
 func archive(t *testing.T, p provider, prefix, comp, src string) {
 	t.Helper()
-	args := []string{p.url(prefix), "pg", src}
+	args := []string{p.URL(prefix), "pg", src}
 	if comp != "" {
 		args = append([]string{comp}, args...)
 	}
-	if r := p.run(t, p.proxy(t), time.Minute, "barman-cloud-wal-archive", args...); r.code != 0 {
-		t.Fatalf("archiving %s: exit %d: %s", filepath.Base(src), r.code, r.stderr)
+	if r := p.run(t, p.proxy(t), time.Minute, "barman-cloud-wal-archive", args...); r.Code != 0 {
+		t.Fatalf("archiving %s: exit %d: %s", filepath.Base(src), r.Code, r.Stderr)
 	}
 }
 
@@ -118,13 +118,13 @@ func runRestore(t *testing.T, p provider, sc scenario, prefix, src string) {
 	px.SetRules(sc.rules(base)...)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "RECOVERYXLOG")
-	args := append(append([]string{"-v"}, sc.args...), p.url(prefix), "pg", base, dest)
+	args := append(append([]string{"-v"}, sc.args...), p.URL(prefix), "pg", base, dest)
 	r := p.run(t, px, 2*time.Minute, "barman-cloud-wal-restore", args...)
 	checkOutcome(t, sc, r, px)
-	lost, corrupt := checkRestored(t, src, dir, dest, r.code == 0)
+	lost, corrupt := checkRestored(t, src, dir, dest, r.Code == 0)
 	count(px.Injected(), 1, lost, corrupt)
 	t.Logf("exit %d in %s; %d faults injected %v; %d lost, %d corrupt",
-		r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts(), lost, corrupt)
+		r.Code, r.Elapsed.Round(time.Millisecond), px.Injected(), px.Counts(), lost, corrupt)
 }
 
 // checkRestored checks the destination directory after a restore: with
@@ -191,10 +191,10 @@ func TestCheckWALArchiveFaults(t *testing.T) {
 			t.Run(sc.name, func(t *testing.T) {
 				px := p.proxy(t)
 				px.SetRules(sc.rules("")...)
-				r := p.run(t, px, time.Minute, "barman-cloud-check-wal-archive", "-v", p.url(harness.UniquePrefix(t)), "pg")
+				r := p.run(t, px, time.Minute, "barman-cloud-check-wal-archive", "-v", p.URL(harness.UniquePrefix(t)), "pg")
 				checkOutcome(t, sc, r, px)
 				count(px.Injected(), 0, 0, 0)
-				t.Logf("exit %d in %s; %d faults injected %v", r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
+				t.Logf("exit %d in %s; %d faults injected %v", r.Code, r.Elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
 			})
 		}
 	})
@@ -223,20 +223,20 @@ func TestRestoreLocalErrors(t *testing.T) {
 			dir := mountTmpfs(t, tc.opts)
 			dest := filepath.Join(dir, "RECOVERYXLOG")
 			px := p.proxy(t)
-			r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", p.url(prefix), "pg", base, dest)
-			if r.code != 4 {
-				t.Errorf("exit %d, want 4: %s", r.code, r.stderr)
+			r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", p.URL(prefix), "pg", base, dest)
+			if r.Code != 4 {
+				t.Errorf("exit %d, want 4: %s", r.Code, r.Stderr)
 			}
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], "ERROR: ") || !strings.Contains(lines[0], tc.msg) {
-				t.Errorf("want one ERROR line saying %q:\n%s", tc.msg, r.stderr)
+				t.Errorf("want one ERROR line saying %q:\n%s", tc.msg, r.Stderr)
 			}
-			if strings.Contains(r.stderr, "trying again") {
-				t.Errorf("a local error was retried:\n%s", r.stderr)
+			if strings.Contains(r.Stderr, "trying again") {
+				t.Errorf("a local error was retried:\n%s", r.Stderr)
 			}
 			_, corrupt := checkRestored(t, src, dir, dest, false)
 			count(0, 0, 0, corrupt)
-			t.Logf("exit %d: %s", r.code, lines[0])
+			t.Logf("exit %d: %s", r.Code, lines[0])
 		})
 	}
 }
@@ -281,9 +281,9 @@ func TestRestoreKilled(t *testing.T) {
 	dest := filepath.Join(dir, "RECOVERYXLOG")
 	px := p.proxy(t)
 	px.SetRules(&faultproxy.Rule{Name: "slow-download", Match: isDownload(base), Fault: faultproxy.Fault{Rate: 1 << 20}})
-	cmd := p.command(t, px, "barman-cloud-wal-restore", p.url(prefix), "pg", base, dest)
+	cmd := p.command(t, px, "barman-cloud-wal-restore", p.URL(prefix), "pg", base, dest)
 	var tmp string
-	wait(t, cmd, time.Minute, func(proc *os.Process) {
+	harness.Wait(t, cmd, time.Minute, func(proc *os.Process) {
 		// Kill it once a part of the WAL is in its temporary file.
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
@@ -312,12 +312,12 @@ func TestRestoreKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	px.SetRules()
-	r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", "-v", p.url(prefix), "pg", base, dest)
-	if r.code != 0 {
-		t.Fatalf("restore after the kill: exit %d: %s", r.code, r.stderr)
+	r := p.run(t, px, time.Minute, "barman-cloud-wal-restore", "-v", p.URL(prefix), "pg", base, dest)
+	if r.Code != 0 {
+		t.Fatalf("restore after the kill: exit %d: %s", r.Code, r.Stderr)
 	}
-	if !strings.Contains(r.stderr, "removed "+filepath.Base(tmp)+", left by a wal-restore that was killed") {
-		t.Errorf("no INFO line about the removed file:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "removed "+filepath.Base(tmp)+", left by a wal-restore that was killed") {
+		t.Errorf("no INFO line about the removed file:\n%s", r.Stderr)
 	}
 	lost, corrupt := checkRestored(t, src, dir, dest, true)
 	count(1, 1, lost, corrupt)

@@ -89,6 +89,37 @@ func Tool(t testing.TB, name string) string {
 	return filepath.Join(BinDir(t), name)
 }
 
+// Wait runs cmd, whose output it collects, and kills it after limit: a
+// tool that does not end by itself fails the test (its Code is then -1).
+// started, when given, is called once the process runs.
+func Wait(t testing.TB, cmd *exec.Cmd, limit time.Duration, started ...func(*os.Process)) Result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range started {
+		f(cmd.Process)
+	}
+	start := time.Now()
+	timer := time.AfterFunc(limit, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	stopped := timer.Stop()
+	r := Result{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case !stopped:
+		t.Errorf("%s still running after %s: killed\n%s", filepath.Base(cmd.Path), limit, r.Stderr)
+		r.Code = -1
+	case errors.As(err, &ee):
+		r.Code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return r
+}
+
 // Result is the outcome of a command.
 type Result struct {
 	Stdout, Stderr string

@@ -28,14 +28,15 @@ func waTags(kv ...string) [][2]string {
 }
 
 // waObjectTags are the tags of an object: S3 object tags, Azure blob
-// index tags, or on GCS the custom metadata besides our checksum.
+// index tags, or on GCS the custom metadata besides our checksum and
+// writer token.
 func waObjectTags(tg oracle.Target, o oracle.Object) [][2]string {
 	if tg.Name != "gcs" {
 		return o.Tags
 	}
 	var kv []string
 	for k, v := range o.Metadata {
-		if k != waChecksumKey(tg) {
+		if k != waChecksumKey(tg) && k != waWriterKey(tg) {
 			kv = append(kv, k, v)
 		}
 	}
@@ -222,23 +223,40 @@ func TestArchiveAzureEncryptionScope(t *testing.T) {
 	wals := harness.WALs(t)
 	type request struct{ method, comp, scope string }
 	var (
-		mu   sync.Mutex
-		reqs []request
+		mu     sync.Mutex
+		reqs   []request
+		stored = map[string]int64{} // committed blobs and their sizes
+		blocks int64                // the bytes of the blocks staged
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		n, _ := io.Copy(io.Discard, r.Body)
 		comp := r.URL.Query().Get("comp")
+		name := strings.TrimPrefix(r.URL.Path, "/devstoreaccount1/scoped/")
 		mu.Lock()
 		reqs = append(reqs, request{r.Method, comp, r.Header.Get("x-ms-encryption-scope")})
+		switch {
+		case r.Method == http.MethodPut && comp == "block":
+			blocks += n
+		case r.Method == http.MethodPut && comp == "blocklist":
+			stored[name], blocks = blocks, 0
+		case r.Method == http.MethodPut:
+			stored[name] = n
+		}
+		var listed strings.Builder
+		for k, size := range stored {
+			if strings.HasPrefix(k, r.URL.Query().Get("prefix")) {
+				fmt.Fprintf(&listed, `<Blob><Name>%s</Name><Properties><Creation-Time>Mon, 01 Jan 2024 00:00:00 GMT</Creation-Time><Last-Modified>Mon, 01 Jan 2024 00:00:00 GMT</Last-Modified><Etag>0x8DC0000000000</Etag><Content-Length>%d</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>`, k, size)
+			}
+		}
 		mu.Unlock()
 		w.Header().Set("x-ms-request-id", "00000000-0000-0000-0000-000000000000")
 		w.Header().Set("x-ms-version", r.Header.Get("x-ms-version"))
 		switch {
 		case r.Method == http.MethodGet && comp == "list":
-			// An empty container: the WAL is not archived yet.
+			// The blobs stored so far: the archiver lists after its upload.
 			w.Header().Set("Content-Type", "application/xml")
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://%s/devstoreaccount1" ContainerName="scoped"><Prefix>%s</Prefix><Delimiter>/</Delimiter><Blobs /><NextMarker /></EnumerationResults>`,
-				r.Host, r.URL.Query().Get("prefix"))
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://%s/devstoreaccount1" ContainerName="scoped"><Prefix>%s</Prefix><Delimiter>/</Delimiter><Blobs>%s</Blobs><NextMarker /></EnumerationResults>`,
+				r.Host, r.URL.Query().Get("prefix"), listed.String())
 		case r.Method == http.MethodPut:
 			w.Header().Set("ETag", `"0x8DC0000000000"`)
 			w.Header().Set("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")

@@ -178,7 +178,7 @@ func TestArchiveUnreachable(t *testing.T) {
 				{"closed-port", oracle.ClosedPort(t)},
 				{"unresolvable", oracle.Unresolvable + ":9"},
 			} {
-				args, env := tg.Unreachable(host.hostport)
+				args, env := tg.Via(host.hostport)
 				for _, test := range []bool{false, true} {
 					name := host.name
 					if test {

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/barmancloud/barman-cloud/test/harness"
+	"github.com/barmancloud/barman-cloud/test/oracle"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
 
 // hdVariants are the ways TestCorruptObjectsOnServers damages an object
@@ -112,10 +114,10 @@ type hdOp struct {
 }
 
 // hdDamage writes the damaged copies through the provider's own client.
-func hdDamage(t *testing.T, p rsProvider, ops []hdOp) {
+func hdDamage(t *testing.T, p oracle.Target, ops []hdOp) {
 	t.Helper()
-	args := []string{"-c", hdReplace, p.name}
-	switch p.name {
+	args := []string{"-c", hdReplace, p.Name}
+	switch p.Name {
 	case "s3":
 		args = append(args, harness.Env(t, "S3_ENDPOINT_URL"), harness.Env(t, "S3_BUCKET"))
 	case "azure":
@@ -130,7 +132,7 @@ func hdDamage(t *testing.T, p rsProvider, ops []hdOp) {
 	cmd := exec.Command("/usr/bin/python3", args...)
 	cmd.Stdin = bytes.NewReader(in)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("damaging objects with the %s client: %v\n%s", p.name, err, out)
+		t.Fatalf("damaging objects with the %s client: %v\n%s", p.Name, err, out)
 	}
 }
 
@@ -169,8 +171,8 @@ func TestCorruptObjectsOnServers(t *testing.T) {
 	sum := hex.EncodeToString(digest[:])
 	base := filepath.Base(seg)
 	tried := 0
-	for _, p := range rsProviders(t) {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range oracle.Targets(t) {
+		t.Run(p.Name, func(t *testing.T) {
 			prefix := harness.UniquePrefix(t)
 			key := func(variant, comp string) string {
 				ext := map[string]string{"none": "", "gzip": ".gz", "bzip2": ".bz2", "xz": ".xz", "snappy": ".snappy", "zstd": ".zst", "lz4": ".lz4"}[comp]
@@ -179,11 +181,11 @@ func TestCorruptObjectsOnServers(t *testing.T) {
 			var ops []hdOp
 			for _, c := range rsCompressions {
 				comp := rsCompressionName(c)
-				args := []string{p.url(prefix + "/" + comp + "-original"), "pg", seg}
+				args := []string{p.URL(prefix + "/" + comp + "-original"), "pg", seg}
 				if c != "" {
 					args = append([]string{c}, args...)
 				}
-				if r := p.run(t, "barman-cloud-wal-archive", args...); r.Code != 0 {
+				if r := targets.Run(t, p, "barman-cloud-wal-archive", args...); r.Code != 0 {
 					t.Fatalf("archiving with %s: exit %d: %s", comp, r.Code, r.Stderr)
 				}
 				for _, v := range append([]string{"intact"}, hdVariantNames()...) {
@@ -196,7 +198,7 @@ func TestCorruptObjectsOnServers(t *testing.T) {
 				comp := rsCompressionName(c)
 				dir := t.TempDir()
 				dest := filepath.Join(dir, "RECOVERYXLOG")
-				r := p.run(t, "barman-cloud-wal-restore", p.url(prefix+"/"+comp+"-intact"), "pg", base, dest)
+				r := targets.Run(t, p, "barman-cloud-wal-restore", p.URL(prefix+"/"+comp+"-intact"), "pg", base, dest)
 				if r.Code != 0 {
 					t.Fatalf("%s, intact copy: exit %d: %s", comp, r.Code, r.Stderr)
 				}
@@ -204,7 +206,7 @@ func TestCorruptObjectsOnServers(t *testing.T) {
 				os.Remove(dest)
 				for _, v := range hdVariants {
 					what := comp + ", " + v.name
-					r := p.run(t, "barman-cloud-wal-restore", p.url(prefix+"/"+comp+"-"+strings.ReplaceAll(v.name, " ", "-")), "pg", base, dest)
+					r := targets.Run(t, p, "barman-cloud-wal-restore", p.URL(prefix+"/"+comp+"-"+strings.ReplaceAll(v.name, " ", "-")), "pg", base, dest)
 					tried++
 					if r.Code != v.want || strings.Count(r.Stderr, "\n") != 1 || !strings.Contains(r.Stderr, "ERROR: ") || !strings.Contains(r.Stderr, v.message) {
 						t.Errorf("%s: exit %d, stderr %q; want %d and one ERROR line with %q", what, r.Code, r.Stderr, v.want, v.message)

@@ -213,6 +213,29 @@ func waChecksumKey(tg oracle.Target) string {
 	return "barman-cloud-sha256"
 }
 
+// waWriterKey is the name under which a server reports our metadata key
+// barman-cloud-writer (see waChecksumKey).
+func waWriterKey(tg oracle.Target) string {
+	if tg.Name == "azure" {
+		return "barman__0x2d__cloud__0x2d__writer"
+	}
+	return "barman-cloud-writer"
+}
+
+// waIncarnation identifies one upload of an object, unchanged by metadata
+// writes: the S3 ETag (the MD5 of the content, so it cannot tell an upload
+// of the same bytes), Azure's creation time, the GCS generation.
+func waIncarnation(tg oracle.Target, o oracle.Object) string {
+	switch tg.Name {
+	case "azure":
+		return o.Created
+	case "gcs":
+		_, gen, _ := strings.Cut(o.ETag, "/")
+		return gen
+	}
+	return o.ETag
+}
+
 // waCheckObject checks that o holds want, compressed with c, with our
 // checksum metadata, and no Content-Encoding (GCS would transcode it).
 func waCheckObject(t testing.TB, tg oracle.Target, o oracle.Object, c oracle.Compression, want []byte) {

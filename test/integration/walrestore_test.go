@@ -17,99 +17,9 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/test/harness"
+	"github.com/barmancloud/barman-cloud/test/oracle"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
-
-// rsProvider is one storage server of the test environment, as the
-// wal-restore and check-wal-archive tests address it. (Identifiers in this
-// package are shared by every tool's tests: these carry an "rs" prefix.)
-type rsProvider struct {
-	name string
-	args []string // the provider options of every command
-	env  []string
-	// url is the tool URL of prefix in the test bucket.
-	url func(prefix string) string
-	// missing is a URL of a bucket (container) that does not exist.
-	missing string
-	// unreachable is how to point the tools at a port where nothing
-	// listens: extra options and environment.
-	unreachableArgs []string
-	unreachableEnv  []string
-}
-
-func rsProviders(t *testing.T) []rsProvider {
-	t.Helper()
-	s3Endpoint := harness.Env(t, "S3_ENDPOINT_URL")
-	s3Bucket := harness.Env(t, "S3_BUCKET")
-	azureURL := harness.Env(t, "BARMAN_AZURE_URL") // http://HOST:PORT/ACCOUNT/CONTAINER
-	azureConn := harness.Env(t, "AZURE_STORAGE_CONNECTION_STRING")
-	gcsBucket := harness.Env(t, "GCS_BUCKET")
-	harness.Env(t, "STORAGE_EMULATOR_HOST")
-	azureAccountURL := azureURL[:strings.LastIndexByte(azureURL, '/')]
-	azureDead := "http://127.0.0.1:1/devstoreaccount1"
-	deadConn := strings.Replace(azureConn, "BlobEndpoint="+azureAccountURL, "BlobEndpoint="+azureDead, 1)
-	if deadConn == azureConn {
-		t.Fatalf("AZURE_STORAGE_CONNECTION_STRING has no BlobEndpoint=%s", azureAccountURL)
-	}
-	return []rsProvider{
-		{
-			name:            "s3",
-			args:            []string{"--endpoint-url", s3Endpoint},
-			url:             func(p string) string { return "s3://" + s3Bucket + "/" + p },
-			missing:         "s3://barman-restore-missing-bucket/p",
-			unreachableArgs: []string{"--endpoint-url", "http://127.0.0.1:1"},
-			unreachableEnv:  []string{"AWS_MAX_ATTEMPTS=1"},
-		},
-		{
-			name:           "azure",
-			args:           []string{"--cloud-provider", "azure-blob-storage"},
-			url:            func(p string) string { return azureURL + "/" + p },
-			missing:        azureAccountURL + "/barman-restore-missing-container/p",
-			unreachableEnv: []string{"AZURE_STORAGE_CONNECTION_STRING=" + deadConn},
-		},
-		{
-			name:           "gcs",
-			args:           []string{"--cloud-provider", "google-cloud-storage"},
-			url:            func(p string) string { return "gs://" + gcsBucket + "/" + p },
-			missing:        "gs://barman-restore-missing-bucket/p",
-			unreachableEnv: []string{"STORAGE_EMULATOR_HOST=127.0.0.1:1"},
-		},
-	}
-}
-
-// run runs one of our tools with the provider's options first.
-func (p rsProvider) run(t *testing.T, tool string, args ...string) harness.Result {
-	t.Helper()
-	return harness.Run(t, p.env, harness.Tool(t, tool), append(append([]string{}, p.args...), args...)...)
-}
-
-// runUnreachable runs one of our tools pointed at a dead port. It must
-// give up on its own, quickly: a client that retries a refused connection
-// for ever would hang PostgreSQL's restore_command; after a minute the
-// tool is killed and the test fails.
-func (p rsProvider) runUnreachable(t *testing.T, tool string, args ...string) harness.Result {
-	t.Helper()
-	a := append(append(append([]string{}, p.args...), p.unreachableArgs...), args...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, harness.Tool(t, tool), a...)
-	cmd.Env = append(append(os.Environ(), p.env...), p.unreachableEnv...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := harness.Result{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("%s %v: still running after %s against an unreachable storage: killed", tool, args, r.Elapsed.Round(time.Second))
-		r.Code = -1
-	case errors.As(err, &ee):
-		r.Code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s: %v", tool, err)
-	}
-	return r
-}
 
 // rsCompressions are wal-archive's compression options, "" for none.
 var rsCompressions = []string{"", "--gzip", "--bzip2", "--xz", "--snappy", "--zstd", "--lz4"}
@@ -159,23 +69,23 @@ func rsAssertEmpty(t *testing.T, dir string) {
 func TestWALRestoreRoundTrip(t *testing.T) {
 	wals := harness.WALs(t)
 	files := []string{wals.Segments[0], wals.Partial, wals.History}
-	for _, p := range rsProviders(t) {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range oracle.Targets(t) {
+		t.Run(p.Name, func(t *testing.T) {
 			for _, c := range rsCompressions {
 				t.Run(rsCompressionName(c), func(t *testing.T) {
-					url := p.url(harness.UniquePrefix(t))
+					url := p.URL(harness.UniquePrefix(t))
 					for _, f := range files {
 						args := []string{url, "pg", f}
 						if c != "" {
 							args = append([]string{c}, args...)
 						}
-						if r := p.run(t, "barman-cloud-wal-archive", args...); r.Code != 0 {
+						if r := targets.Run(t, p, "barman-cloud-wal-archive", args...); r.Code != 0 {
 							t.Fatalf("archiving %s: exit %d: %s", filepath.Base(f), r.Code, r.Stderr)
 						}
 					}
 					for _, f := range files {
 						dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
-						r := p.run(t, "barman-cloud-wal-restore", url, "pg", filepath.Base(f), dest)
+						r := targets.Run(t, p, "barman-cloud-wal-restore", url, "pg", filepath.Base(f), dest)
 						if r.Code != 0 {
 							t.Fatalf("restoring %s: exit %d: %s", filepath.Base(f), r.Code, r.Stderr)
 						}
@@ -194,28 +104,28 @@ func TestWALRestoreRoundTrip(t *testing.T) {
 // unreachable storage exit 2, and -t gives 0/1/2, on each provider.
 func TestWALRestoreExitStatuses(t *testing.T) {
 	wals := harness.WALs(t)
-	for _, p := range rsProviders(t) {
-		t.Run(p.name, func(t *testing.T) {
-			url := p.url(harness.UniquePrefix(t))
-			if r := p.run(t, "barman-cloud-wal-archive", "--zstd", url, "pg", wals.Segments[0]); r.Code != 0 {
+	for _, p := range oracle.Targets(t) {
+		t.Run(p.Name, func(t *testing.T) {
+			url := p.URL(harness.UniquePrefix(t))
+			if r := targets.Run(t, p, "barman-cloud-wal-archive", "--zstd", url, "pg", wals.Segments[0]); r.Code != 0 {
 				t.Fatalf("archiving: exit %d: %s", r.Code, r.Stderr)
 			}
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "RECOVERYXLOG")
 			for _, name := range []string{filepath.Base(wals.Segments[1]), "00000005.history"} {
-				r := p.run(t, "barman-cloud-wal-restore", url, "pg", name, dest)
+				r := targets.Run(t, p, "barman-cloud-wal-restore", url, "pg", name, dest)
 				if r.Code != 1 || r.Stderr != "" {
 					t.Errorf("missing %s: exit %d, want 1 and no output: %q", name, r.Code, r.Stderr)
 				}
 				rsAssertEmpty(t, dir)
 			}
-			r := p.run(t, "barman-cloud-wal-restore", "-v", url, "pg", filepath.Base(wals.Segments[1]), dest)
+			r := targets.Run(t, p, "barman-cloud-wal-restore", "-v", url, "pg", filepath.Base(wals.Segments[1]), dest)
 			if r.Code != 1 || !strings.Contains(r.Stderr, "INFO: WAL file "+filepath.Base(wals.Segments[1])+" for server pg does not exist") {
 				t.Errorf("missing, -v: exit %d: %q", r.Code, r.Stderr)
 			}
 
 			seg := filepath.Base(wals.Segments[0])
-			if r := p.runUnreachable(t, "barman-cloud-wal-restore", url, "pg", seg, dest); r.Code != 2 {
+			if r := targets.RunVia(t, p, "127.0.0.1:1", []string{"AWS_MAX_ATTEMPTS=1"}, time.Minute, "barman-cloud-wal-restore", url, "pg", seg, dest); r.Code != 2 {
 				t.Errorf("unreachable: exit %d, want 2: %s", r.Code, r.Stderr)
 			}
 			rsAssertEmpty(t, dir)
@@ -225,10 +135,14 @@ func TestWALRestoreExitStatuses(t *testing.T) {
 				run  func() harness.Result
 				want int
 			}{
-				{"bucket exists", func() harness.Result { return p.run(t, "barman-cloud-wal-restore", "-t", url, "pg", seg, dest) }, 0},
-				{"bucket missing", func() harness.Result { return p.run(t, "barman-cloud-wal-restore", "-t", p.missing, "pg", seg, dest) }, 1},
+				{"bucket exists", func() harness.Result {
+					return targets.Run(t, p, "barman-cloud-wal-restore", "-t", url, "pg", seg, dest)
+				}, 0},
+				{"bucket missing", func() harness.Result {
+					return targets.Run(t, p, "barman-cloud-wal-restore", "-t", p.Missing(), "pg", seg, dest)
+				}, 1},
 				{"unreachable", func() harness.Result {
-					return p.runUnreachable(t, "barman-cloud-wal-restore", "-t", url, "pg", seg, dest)
+					return targets.RunVia(t, p, "127.0.0.1:1", []string{"AWS_MAX_ATTEMPTS=1"}, time.Minute, "barman-cloud-wal-restore", "-t", url, "pg", seg, dest)
 				}, 2},
 			} {
 				if r := tc.run(); r.Code != tc.want {
@@ -254,13 +168,13 @@ func TestWALRestoreCorruptObject(t *testing.T) {
 	zw, _ := compress.Zstd.NewWriter(&buf, compress.Level{})
 	zw.Write(data)
 	zw.Close()
-	for _, p := range rsProviders(t) {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range oracle.Targets(t) {
+		t.Run(p.Name, func(t *testing.T) {
 			prefix := harness.UniquePrefix(t)
 			key := prefix + "/pg/wals/0000000100000000/" + filepath.Base(seg) + ".zst"
 			rsPut(t, p, prefix, key, buf.Bytes()[:buf.Len()/2])
 			dir := t.TempDir()
-			r := p.run(t, "barman-cloud-wal-restore", p.url(prefix), "pg", filepath.Base(seg), filepath.Join(dir, "RECOVERYXLOG"))
+			r := targets.Run(t, p, "barman-cloud-wal-restore", p.URL(prefix), "pg", filepath.Base(seg), filepath.Join(dir, "RECOVERYXLOG"))
 			if r.Code != 4 || !strings.Contains(r.Stderr, "invalid zstd data") {
 				t.Errorf("exit %d, want 4: %s", r.Code, r.Stderr)
 			}
@@ -271,22 +185,9 @@ func TestWALRestoreCorruptObject(t *testing.T) {
 
 // rsPut stores data at key in the provider's test bucket without any
 // metadata, as Barman does, through the shared storage package.
-func rsPut(t *testing.T, p rsProvider, prefix, key string, data []byte) {
+func rsPut(t *testing.T, p oracle.Target, prefix, key string, data []byte) {
 	t.Helper()
-	prov := map[string]storage.Provider{"s3": storage.S3, "azure": storage.Azure, "gcs": storage.GCS}[p.name]
-	loc, err := storage.ParseURL(prov, p.url(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := storage.Options{}
-	if p.name == "s3" {
-		opts.EndpointURL = p.args[1]
-	}
-	s, err := storage.Open(context.Background(), loc, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := targets.Store(t, p, prefix, "", storage.Options{})
 	if err := s.Upload(context.Background(), key, bytes.NewReader(data), int64(len(data)), storage.UploadOptions{}); err != nil {
 		t.Fatalf("uploading %s: %v", key, err)
 	}
@@ -296,7 +197,7 @@ func rsPut(t *testing.T, p rsProvider, prefix, key string, data []byte) {
 // with the WAL's size: a 1 GiB segment (the largest PostgreSQL allows),
 // zstd-compressed, restores within the same few MiB as a 16 MiB one.
 func TestWALRestoreMemory(t *testing.T) {
-	p := rsProviders(t)[0]
+	p := oracle.Targets(t)[0]
 	prefix := harness.UniquePrefix(t)
 	peak := map[int64]int64{}
 	for _, size := range []int64{16 << 20, 1 << 30} {
@@ -313,7 +214,7 @@ func TestWALRestoreMemory(t *testing.T) {
 		name := map[int64]string{16 << 20: "000000010000000000000001", 1 << 30: "000000010000000000000002"}[size]
 		rsPut(t, p, prefix, prefix+"/pg/wals/0000000100000000/"+name+".zst", buf.Bytes())
 		dest := filepath.Join(t.TempDir(), "RECOVERYXLOG")
-		peak[size] = rsPeakRSS(t, harness.Tool(t, "barman-cloud-wal-restore"), append(append([]string{}, p.args...), p.url(prefix), "pg", name, dest)...)
+		peak[size] = rsPeakRSS(t, harness.Tool(t, "barman-cloud-wal-restore"), append(append([]string{}, p.Args...), p.URL(prefix), "pg", name, dest)...)
 		fi, err := os.Stat(dest)
 		if err != nil || fi.Size() != size {
 			t.Fatalf("restored %v bytes, want %d (%v)", fi, size, err)

@@ -48,7 +48,10 @@ type Object struct {
 	EncryptionScope string      `json:"encryption_scope"`
 	ETag            string      `json:"etag"`
 	Blocks          int         `json:"blocks"` // Azure: committed blocks (0: one Put Blob)
-	File            string      `json:"file"`   // the body, when asked for
+	// Created is Azure's creation time of the blob, which a metadata write
+	// keeps and a new upload resets.
+	Created string `json:"created"`
+	File    string `json:"file"` // the body, when asked for
 }
 
 // Data reads the object's body saved by Objects.
@@ -110,9 +113,13 @@ func (tg Target) BucketURL(bucket, prefix string) string {
 	return "gs://" + bucket + "/" + prefix
 }
 
-// Unreachable returns the options and environment that point the tools at
-// host:port instead of the target's server.
-func (tg Target) Unreachable(hostport string) (args, env []string) {
+// Missing is the URL of a bucket (container) that does not exist.
+func (tg Target) Missing() string { return tg.BucketURL("barman-missing-bucket", "p") }
+
+// Via returns the options and environment that point the tools at
+// host:port (a fault proxy, or a port where nothing listens) instead of
+// the target's server.
+func (tg Target) Via(hostport string) (args, env []string) {
 	switch tg.Name {
 	case "s3":
 		return []string{"--endpoint-url", "http://" + hostport}, nil

@@ -64,6 +64,7 @@ def azure_objects(container, prefix, outdir):
             # committed blocks: 0 for a blob stored by one Put Blob
             "blocks": len(bc.get_block_list("committed")[0]),
             "etag": p.etag,
+            "created": p.creation_time.isoformat() if p.creation_time else "",
         }
         if outdir != "-":
             obj["file"] = os.path.join(outdir, str(len(out)))

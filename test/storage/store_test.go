@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"math/rand"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +22,8 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/retry"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/test/faultproxy"
-	"github.com/barmancloud/barman-cloud/test/harness"
 	"github.com/barmancloud/barman-cloud/test/oracle"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
 
 // quickRetries retry soon, so that tests with faults run fast.
@@ -34,80 +33,16 @@ var quickRetries = retry.Policy{Initial: 10 * time.Millisecond, Max: 50 * time.M
 // are the operation's.
 var noRetries = storage.Options{Retry: retry.Policy{Tries: 1}}
 
-func provider(tg oracle.Target) storage.Provider {
-	switch tg.Name {
-	case "s3":
-		return storage.S3
-	case "azure":
-		return storage.Azure
-	}
-	return storage.GCS
-}
-
-func flavor(tg oracle.Target) faultproxy.Flavor {
-	switch tg.Name {
-	case "s3":
-		return faultproxy.S3
-	case "azure":
-		return faultproxy.Azure
-	}
-	return faultproxy.GCS
-}
-
-// upstream is the server's scheme://host:port, for a fault proxy.
-func upstream(t testing.TB, tg oracle.Target) string {
-	switch tg.Name {
-	case "s3":
-		return harness.Env(t, "S3_ENDPOINT_URL")
-	case "azure":
-		u := harness.Env(t, "BARMAN_AZURE_URL")
-		return u[:strings.Index(u[len("http://"):], "/")+len("http://")]
-	}
-	return harness.Env(t, "GCS_ENDPOINT_URL")
-}
-
 // open opens prefix in the target's bucket as the tools do, through
 // hostport (a fault proxy) when it is not empty.
 func open(t testing.TB, tg oracle.Target, prefix, hostport string, opts storage.Options) *storage.Store {
-	t.Helper()
-	loc, err := storage.ParseURL(provider(tg), tg.URL(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	args, env := tg.Args, []string(nil)
-	if hostport != "" {
-		args, env = tg.Unreachable(hostport)
-	}
-	for i, a := range args {
-		if a == "--endpoint-url" {
-			opts.EndpointURL = args[i+1]
-		}
-	}
-	opts.LookupEnv = func(name string) (string, bool) {
-		for _, kv := range env {
-			if k, v, _ := strings.Cut(kv, "="); k == name {
-				return v, true
-			}
-		}
-		return os.LookupEnv(name)
-	}
-	s, err := storage.Open(context.Background(), loc, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return targets.Store(t, tg, prefix, hostport, opts)
 }
 
 // proxied opens the target through a new fault proxy.
 func proxied(t testing.TB, tg oracle.Target, prefix string, opts storage.Options) (*faultproxy.Proxy, *storage.Store) {
 	t.Helper()
-	px, err := faultproxy.New(upstream(t, tg), flavor(tg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Logf = t.Logf
-	t.Cleanup(func() { px.Close() })
+	px := targets.Proxy(t, tg)
 	return px, open(t, tg, prefix, px.Addr, opts)
 }
 

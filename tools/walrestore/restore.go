@@ -73,15 +73,72 @@ func (rs *restorer) run(ctx context.Context) error {
 		rs.log.Info().Msg(err.Error())
 		return exitcode.Reported(exitcode.Failure, err)
 	}
+	want, known, err := rs.arbitrate(ctx, objs, &sel)
+	if err != nil {
+		return err
+	}
 	c := sel.Candidate
 	rs.log.Info().Msgf("Found WAL %s for server %s as %s", rs.name.Base, rs.o.Server, c.Key)
 	rs.log.Debug().Msgf("Downloading %s to %s (%s)", c.Key, rs.o.Dest, decompressing(c.Compression))
-	n, err := rs.download(ctx, sel)
+	if !known {
+		if want, err = walobject.RecordedDigest(ctx, rs.store, c); err != nil {
+			return fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
+		}
+	}
+	n, err := rs.download(ctx, sel, want)
 	if err != nil {
 		return err
 	}
 	rs.log.Info().Msgf("Restored %s as %s (%d bytes) in %s", c.Key, rs.o.Dest, n, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// arbitrate looks at the other copies of the file Select chose (the same
+// WAL name under other compression suffixes), when there are any: if
+// their recorded digests show different contents, or cannot show the
+// content, the copy served is the one walobject.Arbitrate picks, the first
+// the storage recorded, and each other copy passed over is reported at
+// WARNING. It returns the chosen copy's recorded digest when it read it
+// (known).
+func (rs *restorer) arbitrate(ctx context.Context, objs []storage.Object, sel *walobject.Selection) (want []byte, known bool, err error) {
+	base, _ := compress.SplitExt(sel.Candidate.Key)
+	listed := walobject.Copies(objs, base)
+	if len(listed) < 2 {
+		return nil, false, nil
+	}
+	var (
+		copies  []walobject.Candidate
+		digests [][]byte
+		chosen  = -1
+	)
+	for _, c := range listed {
+		d, err := walobject.RecordedDigest(ctx, rs.store, c)
+		if storage.IsNotFound(err) {
+			// Removed since the listing: by the archiver that stored it,
+			// which lost a race; it was never reported archived.
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
+		}
+		if c.Key == sel.Candidate.Key {
+			chosen = len(copies)
+		}
+		copies, digests = append(copies, c), append(digests, d)
+	}
+	switch {
+	case len(copies) == 0:
+		return nil, false, exitcode.Generalf("every archived copy of %s was removed while it was being restored", base)
+	case chosen < 0:
+		chosen = walobject.FirstRecorded(copies)
+	}
+	i, ignored := walobject.Arbitrate(copies, digests, chosen)
+	for _, ig := range ignored {
+		rs.log.Warn().Msgf("%s is archived under several suffixes: serving %s, the copy the storage recorded first (%s), and ignoring %s (recorded %s): %s",
+			rs.name.Base, copies[i].Key, copies[i].ModTime.UTC().Format(time.RFC3339Nano), ig.Key, ig.ModTime.UTC().Format(time.RFC3339Nano), ig.Reason)
+	}
+	sel.Candidate = copies[i]
+	return digests[i], true, nil
 }
 
 func decompressing(a *compress.Algorithm) string {
@@ -91,9 +148,10 @@ func decompressing(a *compress.Algorithm) string {
 	return "decompressing " + a.Name
 }
 
-// download writes the chosen object, decompressed and verified, to
-// WAL_DEST, and returns its length.
-func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n int64, err error) {
+// download writes the chosen object, decompressed and verified against
+// want (its recorded digest, nil when it has none), to WAL_DEST, and
+// returns its length.
+func (rs *restorer) download(ctx context.Context, sel walobject.Selection, want []byte) (n int64, err error) {
 	c := sel.Candidate
 	defer func() {
 		// A panic in a decompressor (a library bug, on data corrupted the
@@ -104,10 +162,6 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n in
 				&compress.CorruptError{Alg: algName(c.Compression), Err: fmt.Errorf("decoder panic: %v", p)}))
 		}
 	}()
-	want, err := walobject.RecordedDigest(ctx, rs.store, c)
-	if err != nil {
-		return 0, fmt.Errorf("reading the metadata of %s: %w", c.Key, err)
-	}
 	for _, name := range removeStaleTemps(filepath.Dir(rs.o.Dest)) {
 		rs.log.Info().Msgf("removed %s, left by a wal-restore that was killed", name)
 	}
@@ -117,7 +171,7 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n in
 	}
 	defer dst.Abort()
 	h := sha256.New()
-	head := &headWriter{max: 4096}
+	head := &headWriter{max: max(4096, wal.LongHeaderSize)}
 	// A fixed buffer, and no WriterTo/ReaderFrom shortcut that could
 	// buffer more: memory does not grow with the WAL's size.
 	buf := make([]byte, 256<<10)
@@ -148,13 +202,21 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection) (n in
 		return n, err
 	}
 	sum := h.Sum(nil)
-	if err := verify(c.Key, sel.Name, n, head.b, sum, want); err != nil {
+	warning, err := verify(c.Key, sel.Name, n, head.b, sum, want)
+	if err != nil {
 		return n, exitcode.Wrap(exitcode.General, err)
+	}
+	if warning != "" {
+		rs.log.Warn().Msg(warning)
 	}
 	if want != nil {
 		rs.log.Debug().Msgf("%s: sha256 %s, as recorded at archive time", c.Key, hex.EncodeToString(sum))
 	} else {
-		rs.log.Debug().Msgf("%s: no sha256 recorded (archived by Barman); %d bytes, sha256 %s", c.Key, n, hex.EncodeToString(sum))
+		checked := "its size and page header"
+		if sel.Name.Kind != wal.Segment && sel.Name.Kind != wal.Partial {
+			checked = "that it is text"
+		}
+		rs.log.Info().Msgf("%s has no recorded sha256 (archived by Barman?): checked %s instead (%d bytes, sha256 %s)", c.Key, checked, n, hex.EncodeToString(sum))
 	}
 	if err := dst.Commit(); err != nil {
 		return n, exitcode.Wrap(exitcode.General, err)
@@ -171,29 +233,39 @@ func algName(a *compress.Algorithm) string {
 
 // verify refuses content that is not what was archived: its digest
 // differs from the one recorded at archive time (want, nil when the object
-// has none). Without a recorded digest, a WAL segment or .partial must
-// have a segment size, which catches a stream cut where its format cannot
-// tell (at a snappy chunk boundary, a stored object), and a history file
-// or backup label must look like the text PostgreSQL writes (head is its
-// beginning).
-func verify(key string, n wal.Name, size int64, head, sum, want []byte) error {
+// has none). Without a recorded digest the content is checked as
+// barman-cloud-wal-archive checks a file before archiving it: a WAL
+// segment or .partial (n is the name of the object served, a .partial
+// standing in for a segment included) must have the segment size its
+// first page header declares, and that header must name this segment and
+// this timeline or an ancestor, which catches a stream cut where its
+// format cannot tell (at a snappy chunk boundary, a stored object) and
+// another segment's bytes under this name; a history file or backup label
+// must look like the text PostgreSQL writes. head is the content's
+// beginning. An unknown page magic (a newer PostgreSQL) is accepted with
+// the warning returned.
+func verify(key string, n wal.Name, size int64, head, sum, want []byte) (warning string, err error) {
 	switch {
 	case want != nil:
 		if !bytes.Equal(sum, want) {
-			return fmt.Errorf("%s: the restored content (%d bytes) has sha256 %s, but the archive recorded %s: the object is corrupt; nothing restored",
+			return "", fmt.Errorf("%s: the restored content (%d bytes) has sha256 %s, but the archive recorded %s: the object is corrupt; nothing restored",
 				key, size, hex.EncodeToString(sum), hex.EncodeToString(want))
 		}
 	case n.Kind == wal.Segment || n.Kind == wal.Partial:
-		if !wal.ValidSegmentSize(size) {
-			return fmt.Errorf("%s: the restored content has %d bytes, which is not a WAL segment size (a power of two from 1 MiB to 1 GiB): the object is truncated or corrupt; nothing restored",
-				key, size)
+		err := wal.CheckSegment(n, size, head)
+		var um *wal.UnknownMagicError
+		if errors.As(err, &um) {
+			return fmt.Sprintf("%s: %v", key, err), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %w: the object is truncated, corrupt or another WAL; nothing restored", key, err)
 		}
 	default:
 		if err := wal.CheckText(n, size, head); err != nil {
-			return fmt.Errorf("%s: %w: the object is truncated or corrupt; nothing restored", key, err)
+			return "", fmt.Errorf("%s: %w: the object is truncated or corrupt; nothing restored", key, err)
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // headWriter keeps the first max bytes written to it.

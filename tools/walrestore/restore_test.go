@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"math/rand"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +14,7 @@ import (
 	"github.com/barmancloud/barman-cloud/shared/cloudcli/clitest"
 	"github.com/barmancloud/barman-cloud/shared/compress"
 	"github.com/barmancloud/barman-cloud/shared/storage"
+	"github.com/barmancloud/barman-cloud/shared/wal/waltest"
 	"github.com/barmancloud/barman-cloud/shared/walobject"
 )
 
@@ -101,14 +102,13 @@ func (f *fixture) assertNothingWritten() {
 	}
 }
 
-// segment returns a 1 MiB WAL-sized payload, partly compressible so that
+// segment returns a 1 MiB segment named seg, partly compressible so that
 // compressed streams have many blocks, and its SHA-256.
-func segment(seed int64) ([]byte, []byte) {
-	rng := rand.New(rand.NewSource(seed))
-	b := make([]byte, 1<<20)
-	for i := 0; i < len(b); i += 4096 {
-		rng.Read(b[i : i+512])
-	}
+func segment(seed int64) ([]byte, []byte) { return segmentFor(seg, seed) }
+
+// segmentFor is segment for the segment or .partial name.
+func segmentFor(name string, seed int64) ([]byte, []byte) {
+	b := waltest.Segment(name, 1<<20, 0, seed)
 	sum := sha256.Sum256(b)
 	return b, sum[:]
 }
@@ -151,6 +151,7 @@ func name(a *compress.Algorithm) string {
 
 func TestRoundTrip(t *testing.T) {
 	data, sum := segment(1)
+	partial, psum := segmentFor("000000010000000000000002.partial", 1)
 	history := []byte("1\t0/3000000\tno recovery target specified\n")
 	hsum := sha256.Sum256(history)
 	label := []byte("START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\nSTOP WAL LOCATION: 0/2000100 (file 000000010000000000000002)\n")
@@ -167,13 +168,13 @@ func TestRoundTrip(t *testing.T) {
 					}
 				}
 				put(hashDir+seg+ext(alg), data, sum)
-				put(hashDir+"000000010000000000000002.partial"+ext(alg), data, sum)
+				put(hashDir+"000000010000000000000002.partial"+ext(alg), partial, psum)
 				put("pg/wals/00000002.history"+ext(alg), history, hsum[:])
 				put(hashDir+"000000010000000000000002.00000028.backup"+ext(alg), label, lsum[:])
 				for _, c := range []struct {
 					name string
 					want []byte
-				}{{seg, data}, {"000000010000000000000002.partial", data}, {"00000002.history", history},
+				}{{seg, data}, {"000000010000000000000002.partial", partial}, {"00000002.history", history},
 					{"000000010000000000000002.00000028.backup", label}} {
 					dest, r := f.restore(c.name)
 					if r.Code != 0 {
@@ -378,6 +379,7 @@ func TestSelectionThroughTheStore(t *testing.T) {
 	}
 
 	lower := "000000010000000a000000ff"
+	full, _ = segmentFor(lower, 3)
 	f.putBarman("pg/wals/000000010000000A/"+lower+".bz2", compressed(t, compress.Bzip2, full))
 	dest, r = f.restore(lower)
 	if r.Code != 0 {
@@ -490,6 +492,12 @@ func TestCorrupt(t *testing.T) {
 					dest, r := f.restore(seg)
 					if r.Code == 0 {
 						got, _ := os.ReadFile(dest)
+						if bytes.Equal(got, data) && alg != nil && strings.HasPrefix(v.name, "flip") && bytes.Equal(decoded(t, alg, v.obj), data) {
+							// The flip hit a byte the content does not depend on
+							// (a snappy copy whose two offsets point at equal
+							// bytes): the WAL is intact, and served.
+							return
+						}
 						t.Fatalf("exit 0, restored %d bytes (equal to the original: %v)", len(got), bytes.Equal(got, data))
 					}
 					if r.Code != 4 {
@@ -520,6 +528,21 @@ func TestCorruptText(t *testing.T) {
 		}
 		f.assertNothingWritten()
 	}
+}
+
+// decoded is obj decompressed with alg, or nil when it does not decode.
+func decoded(t *testing.T, alg *compress.Algorithm, obj []byte) []byte {
+	t.Helper()
+	r, err := alg.NewReader(bytes.NewReader(obj))
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // snappyCut returns the snappy framing stream s cut just before its last

@@ -114,8 +114,9 @@ func TestUploadStoredDiffers(t *testing.T) {
 		t.Error("the differing object was left")
 	}
 	log := f.requestLog()
-	if last := log[len(log)-1]; !strings.HasPrefix(last, "DELETE ") || !strings.Contains(last, "generation=1") {
-		t.Errorf("last request %q, want a delete of generation 1", last)
+	// The fake gives the bucket's second upload generation 2.
+	if last := log[len(log)-1]; !strings.HasPrefix(last, "DELETE ") || !strings.Contains(last, "generation=2") {
+		t.Errorf("last request %q, want a delete of generation 2", last)
 	}
 }
 

@@ -32,10 +32,11 @@ type fakeGCS struct {
 	t   *testing.T
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	objects  map[string]*fakeObject
-	uploads  []*uploadRecord
-	requests []string // "METHOD escaped-path?query"
+	mu         sync.Mutex
+	objects    map[string]*fakeObject
+	generation int64 // the last one given
+	uploads    []*uploadRecord
+	requests   []string // "METHOD escaped-path?query"
 	// hook, when set, may answer a request itself (returning true).
 	hook func(w http.ResponseWriter, r *http.Request) bool
 	// onMedia is called with the running count of media bytes read.
@@ -87,6 +88,8 @@ type fakeObject struct {
 	meta    map[string]any
 	data    []byte
 	updated time.Time
+	// gen and metagen are the object's generation and metageneration.
+	gen, metagen int64
 }
 
 type uploadRecord struct {
@@ -275,7 +278,8 @@ func (f *fakeGCS) upload(w http.ResponseWriter, r *http.Request) {
 		data = append([]byte(nil), data...)
 		data[len(data)/2] ^= 1
 	}
-	o := &fakeObject{meta: rec.Resource, data: data, updated: time.Now()}
+	f.generation++
+	o := &fakeObject{meta: rec.Resource, data: data, updated: time.Now(), gen: f.generation, metagen: 1}
 	f.objects[name] = o
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(o.resource(name))
@@ -416,7 +420,7 @@ func (o *fakeObject) resource(name string) map[string]any {
 	res := map[string]any{
 		"name": name, "bucket": fakeBucket, "size": fmt.Sprint(len(o.data)),
 		"updated": o.updated.UTC().Format(time.RFC3339Nano), "timeCreated": o.updated.UTC().Format(time.RFC3339Nano),
-		"etag": "CAE=", "generation": "1", "crc32c": crc32cOf(o.data),
+		"etag": "CAE=", "generation": fmt.Sprint(o.gen), "metageneration": fmt.Sprint(o.metagen), "crc32c": crc32cOf(o.data),
 	}
 	for _, k := range []string{"contentType", "metadata", "cacheControl", "contentEncoding"} {
 		if v, ok := o.meta[k]; ok {
@@ -429,15 +433,42 @@ func (o *fakeObject) resource(name string) map[string]any {
 func (f *fakeGCS) serveObject(w http.ResponseWriter, r *http.Request, name string) {
 	f.mu.Lock()
 	o := f.objects[name]
-	if r.Method == http.MethodDelete && o != nil {
-		delete(f.objects, name)
+	q := r.URL.Query()
+	failed := o != nil && ((q.Has("ifGenerationMatch") && q.Get("ifGenerationMatch") != fmt.Sprint(o.gen)) ||
+		(q.Has("ifMetagenerationMatch") && q.Get("ifMetagenerationMatch") != fmt.Sprint(o.metagen)))
+	if !failed && o != nil {
+		switch r.Method {
+		case http.MethodDelete:
+			delete(f.objects, name)
+		case http.MethodPatch:
+			var patch map[string]any
+			json.NewDecoder(r.Body).Decode(&patch)
+			if md, ok := patch["metadata"].(map[string]any); ok {
+				merged, _ := o.meta["metadata"].(map[string]any)
+				if merged == nil {
+					merged = map[string]any{}
+				}
+				for k, v := range md {
+					merged[k] = v
+				}
+				o.meta["metadata"] = merged
+			}
+			o.metagen++
+		}
 	}
 	f.mu.Unlock()
 	if o == nil {
 		jsonError(w, http.StatusNotFound, "No such object: "+fakeBucket+"/"+name)
 		return
 	}
+	if failed {
+		jsonError(w, http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
+		return
+	}
 	switch {
+	case r.Method == http.MethodPatch:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(o.resource(name))
 	case r.Method == http.MethodDelete:
 		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodGet && r.URL.Query().Get("alt") == "media":

@@ -170,6 +170,9 @@ func (w *writer) send(src io.Reader, ended func(error)) error {
 	if err == nil {
 		err = w.checkStored(obj, g.crc.Sum32())
 	}
+	if err == nil {
+		reportStored(w.ctx, obj)
+	}
 	return err
 }
 

@@ -212,7 +212,7 @@ func (l *lister) emit(key string, fi fs.FileInfo) error {
 	if key <= l.token {
 		return nil
 	}
-	return l.add(&driver.ListObject{Key: key, ModTime: fi.ModTime(), Size: fi.Size(), AsFunc: asNothing})
+	return l.add(&driver.ListObject{Key: key, ModTime: fi.ModTime(), Size: fi.Size(), AsFunc: fileInfoAs(fi)})
 }
 
 func (l *lister) add(o *driver.ListObject) error {

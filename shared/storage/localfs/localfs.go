@@ -312,7 +312,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 		ModTime:            fi.ModTime(),
 		Size:               fi.Size(),
 		ETag:               etag(fi),
-		AsFunc:             asNothing,
+		AsFunc:             fileInfoAs(fi),
 	}, nil
 }
 

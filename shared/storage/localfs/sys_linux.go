@@ -2,6 +2,8 @@ package localfs
 
 import (
 	"os"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,3 +16,6 @@ func renameNoReplace(dir *os.File, oldname, newname string) error {
 
 // errNoAttr is getxattr's answer for an attribute that is not set.
 var errNoAttr = unix.ENODATA
+
+// ctime is a file's status-change time.
+func ctime(st *syscall.Stat_t) time.Time { return time.Unix(st.Ctim.Sec, st.Ctim.Nsec) }

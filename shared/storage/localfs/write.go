@@ -188,6 +188,10 @@ func (w *writer) Close() error {
 	if err == nil {
 		err = w.b.sys.fsync(w.f)
 	}
+	var written fs.FileInfo
+	if err == nil {
+		written, err = w.f.Stat()
+	}
 	if err == nil {
 		err = w.f.Close()
 		w.f = nil
@@ -204,7 +208,11 @@ func (w *writer) Close() error {
 		return err
 	}
 	defer w.release()
-	return w.syncDirs()
+	if err := w.syncDirs(); err != nil {
+		return err
+	}
+	w.reportCommitted(written)
+	return nil
 }
 
 // publish gives the temporary file the key's name, atomically.
