@@ -21,6 +21,7 @@ import (
 	"github.com/barmancloud/barman-cloud/test/harness"
 	"github.com/barmancloud/barman-cloud/test/oracle"
 	"github.com/barmancloud/barman-cloud/test/pgtest"
+	"github.com/barmancloud/barman-cloud/test/targets"
 )
 
 // Debian's Barman 3.4.0 client, installed by testenv/install-barman.sh.
@@ -179,23 +180,8 @@ func backupID(t *testing.T, tg oracle.Target, prefix string) string {
 // deletePrefix removes what the test stored under prefix (Azurite keeps
 // it in memory).
 func deletePrefix(t *testing.T, tg oracle.Target, prefix string) {
-	var opts storage.Options
-	if tg.Name == "s3" {
-		opts.EndpointURL = harness.Env(t, "S3_ENDPOINT_URL")
-	}
-	provider := storage.S3
-	if tg.Name == "azure" {
-		provider = storage.Azure
-	}
-	loc, err := storage.ParseURL(provider, tg.URL(prefix))
-	if err == nil {
-		var s *storage.Store
-		if s, err = storage.Open(context.Background(), loc, opts); err == nil {
-			defer s.Close()
-			_, err = s.DeletePrefix(context.Background(), prefix+"/", 1000)
-		}
-	}
-	if err != nil {
+	s := targets.Store(t, tg, prefix, "", storage.Options{})
+	if _, err := s.DeletePrefix(context.Background(), prefix+"/", 1000); err != nil {
 		t.Logf("cleaning up %s in %s: %v", prefix, tg.Name, err)
 	}
 }

@@ -96,18 +96,18 @@ func TestBackupRestoreFaults(t *testing.T) {
 				px := p.proxy(t)
 				px.SetRules(sc.rules(restoreDone)...)
 				dest, newTbs := filepath.Join(t.TempDir(), "data"), filepath.Join(t.TempDir(), "tbs")
-				args := append(append([]string{"-v"}, sc.args...), "--tablespace", "tbs:"+newTbs, p.url(prefix), "pg", restoreDone, dest)
+				args := append(append([]string{"-v"}, sc.args...), "--tablespace", "tbs:"+newTbs, p.URL(prefix), "pg", restoreDone, dest)
 				r := p.run(t, px, 3*time.Minute, "barman-cloud-restore", args...)
 				checkOutcome(t, sc, r, px)
 				corrupt := 0
-				if r.code == 0 {
+				if r.Code == 0 {
 					corrupt += compareDirs(t, src, dest, "pg_tblspc") + compareDirs(t, tbs, newTbs, "")
-				} else if strings.Contains(r.stderr, "INFO: Restored") {
+				} else if strings.Contains(r.Stderr, "INFO: Restored") {
 					corrupt++
-					t.Errorf("a failed restore claims success:\n%s", r.stderr)
+					t.Errorf("a failed restore claims success:\n%s", r.Stderr)
 				}
 				count(px.Injected(), 0, 0, corrupt)
-				t.Logf("exit %d in %s; %d faults injected %v", r.code, r.elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
+				t.Logf("exit %d in %s; %d faults injected %v", r.Code, r.Elapsed.Round(time.Millisecond), px.Injected(), px.Counts())
 			})
 		}
 		t.Run("SIGTERM during the download", func(t *testing.T) { restoreTerminated(t, p, prefix) })
@@ -115,9 +115,9 @@ func TestBackupRestoreFaults(t *testing.T) {
 			{restoreFailed, "ERROR: Backup " + restoreFailed + " for server pg has status FAILED (failure uploading data): only a DONE backup can be restored"},
 			{restoreMissing, "ERROR: Missing file " + prefix + "/pg/base/" + restoreMissing + "/data.* for server pg"},
 		} {
-			r := p.run(t, p.proxy(t), time.Minute, "barman-cloud-restore", p.url(prefix), "pg", tc.id, filepath.Join(t.TempDir(), "data"))
-			if r.code != 1 || !strings.Contains(r.stderr, tc.stderr) {
-				t.Errorf("%s: exit %d, want 1 and %q:\n%s", tc.id, r.code, tc.stderr, r.stderr)
+			r := p.run(t, p.proxy(t), time.Minute, "barman-cloud-restore", p.URL(prefix), "pg", tc.id, filepath.Join(t.TempDir(), "data"))
+			if r.Code != 1 || !strings.Contains(r.Stderr, tc.stderr) {
+				t.Errorf("%s: exit %d, want 1 and %q:\n%s", tc.id, r.Code, tc.stderr, r.Stderr)
 			}
 			checkStderr(t, r)
 		}
@@ -131,9 +131,9 @@ func restoreTerminated(t *testing.T, p provider, prefix string) {
 	px := p.proxy(t)
 	px.SetRules(&faultproxy.Rule{Name: "slow-archive", Match: isArchiveDownload(restoreDone), Fault: faultproxy.Fault{Rate: 512 << 10}})
 	dest := filepath.Join(t.TempDir(), "data")
-	cmd := p.command(t, px, "barman-cloud-restore", "-v", "--tablespace", "tbs:"+filepath.Join(t.TempDir(), "tbs"), p.url(prefix), "pg", restoreDone, dest)
+	cmd := p.command(t, px, "barman-cloud-restore", "-v", "--tablespace", "tbs:"+filepath.Join(t.TempDir(), "tbs"), p.URL(prefix), "pg", restoreDone, dest)
 	started := false
-	r := wait(t, cmd, time.Minute, func(proc *os.Process) {
+	r := harness.Wait(t, cmd, time.Minute, func(proc *os.Process) {
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) && !started {
 			_, err := os.Stat(filepath.Join(dest, "PG_VERSION"))
@@ -145,8 +145,8 @@ func restoreTerminated(t *testing.T, p provider, prefix string) {
 	if !started {
 		t.Fatal("nothing extracted within 30 s")
 	}
-	if r.code != 1 || !strings.Contains(r.stderr, "ERROR: Barman cloud restore was interrupted by the user: ") || strings.Contains(r.stderr, "INFO: Restored") {
-		t.Errorf("exit %d, want 1 and Barman's words, no success:\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "ERROR: Barman cloud restore was interrupted by the user: ") || strings.Contains(r.Stderr, "INFO: Restored") {
+		t.Errorf("exit %d, want 1 and Barman's words, no success:\n%s", r.Code, r.Stderr)
 	}
 	checkStderr(t, r)
 }
