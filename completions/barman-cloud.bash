@@ -230,6 +230,36 @@ _barman_cloud_backup_show()
     COMPREPLY=()
 }
 
+# barman-cloud-restore
+_barman_cloud_restore()
+{
+    local prev=$1 cur=$2
+    case $prev in
+    --cloud-provider)
+        _barman_cloud_reply "$cur" aws-s3 azure-blob-storage google-cloud-storage
+        return ;;
+    --azure-credential|--credential|--default)
+        _barman_cloud_reply "$cur" azure-cli managed-identity default
+        return ;;
+    --read-timeout|--max-time|--tablespace|--target-tli|--target-lsn|--target-time|--snapshot-recovery-instance|--snapshot-recovery-zone|--endpoint-url|-P|--aws-profile|--profile|--aws-region|--azure-resource-group|--gcp-zone)
+        COMPREPLY=()
+        return ;;
+    esac
+    case $cur in
+    --cloud-provider=*)
+        _barman_cloud_reply "$cur" --cloud-provider=aws-s3 --cloud-provider=azure-blob-storage --cloud-provider=google-cloud-storage
+        return ;;
+    --azure-credential=*|--credential=*|--default=*)
+        _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
+        return ;;
+    -*)
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time --tablespace --target-tli --target-lsn --target-time --snapshot-recovery-instance --snapshot-recovery-zone --endpoint-url -P --aws-profile --profile --aws-region --azure-credential --credential --default --azure-resource-group --gcp-zone
+        return ;;
+    esac
+    # A positional argument: bash falls back to file names.
+    COMPREPLY=()
+}
+
 # _barman_cloud completes the word at the cursor of any barman-cloud command
 # line. It splits the line at blanks itself: bash's COMP_WORDS splits
 # --encryption=aws:kms into four words.
@@ -257,7 +287,7 @@ _barman_cloud()
             if [[ $cur == -* ]]; then
                 _barman_cloud_reply "$cur" -V --version --help
             else
-                _barman_cloud_reply "$cur" wal-archive wal-restore check-wal-archive backup backup-list backup-show
+                _barman_cloud_reply "$cur" wal-archive wal-restore check-wal-archive backup backup-list backup-show restore
             fi
             return
         fi
@@ -279,9 +309,11 @@ _barman_cloud()
         _barman_cloud_backup_list "$prev" "$cur" ;;
     barman-cloud-backup-show)
         _barman_cloud_backup_show "$prev" "$cur" ;;
+    barman-cloud-restore)
+        _barman_cloud_restore "$prev" "$cur" ;;
     *)
         COMPREPLY=() ;;
     esac
 }
 
-complete -o default -F _barman_cloud barman-cloud barman-cloud-wal-archive barman-cloud-wal-restore barman-cloud-check-wal-archive barman-cloud-backup barman-cloud-backup-list barman-cloud-backup-show
+complete -o default -F _barman_cloud barman-cloud barman-cloud-wal-archive barman-cloud-wal-restore barman-cloud-check-wal-archive barman-cloud-backup barman-cloud-backup-list barman-cloud-backup-show barman-cloud-restore

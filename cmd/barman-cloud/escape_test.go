@@ -140,6 +140,9 @@ func TestNamesCannotEscape(t *testing.T) {
 		// -t: without it, the backup contacts PostgreSQL before the
 		// storage, and the control below would not reach the probe.
 		"backup": func(url, server, _ string) []string { return []string{"-t", url, server} },
+		"restore": func(url, server, _ string) []string {
+			return []string{url, server, "latest", filepath.Join(dir, "recovery")}
+		},
 	}
 	badWALs := map[string][]string{"wal-archive": escapingWALPaths, "wal-restore": escapingWALNames}
 

@@ -151,3 +151,10 @@ func isoformat(t time.Time, sep byte) string {
 func formatCtime(t time.Time) string {
 	return t.Format("Mon Jan _2 15:04:05 2006")
 }
+
+// ParseTime reads a timestamp given on the command line (restore's
+// --target-time) as barman/infofile.py load_datetime_tz does, in the
+// formats backup.info timestamps are read in; a naive one is in the local
+// zone. dateutil, which Barman uses, also reads free forms ("May 1 2024
+// 12:00") that are refused here.
+func ParseTime(s string) (time.Time, error) { return parseTime(s, time.Local) }

@@ -14,6 +14,7 @@ import (
 	"github.com/barmancloud/barman-cloud/tools/backuplist"
 	"github.com/barmancloud/barman-cloud/tools/backupshow"
 	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
+	"github.com/barmancloud/barman-cloud/tools/restore"
 	"github.com/barmancloud/barman-cloud/tools/walarchive"
 	"github.com/barmancloud/barman-cloud/tools/walrestore"
 )
@@ -27,4 +28,5 @@ var Tools = []*cloudcli.Tool{
 	backup.Tool,
 	backuplist.Tool,
 	backupshow.Tool,
+	restore.Tool,
 }
