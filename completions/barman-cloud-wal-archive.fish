@@ -20,6 +20,7 @@ complete -c barman-cloud-wal-archive -l tags -r -d 'tags to be added to archived
 complete -c barman-cloud-wal-archive -l tag -r -d 'a tag to add to archived WAL files in cloud storage, as KEY,VALUE'
 complete -c barman-cloud-wal-archive -l history-tags -r -d 'tags to be added to archived history files in cloud storage, instead of the WAL tags, as KEY,VALUE ...'
 complete -c barman-cloud-wal-archive -l history-tag -r -d 'a tag to add to archived history files in cloud storage, instead of the WAL tags, as KEY,VALUE'
+complete -c barman-cloud-wal-archive -s J -l jobs -r -d 'upload up to NUMBER WAL segments at once'
 complete -c barman-cloud-wal-archive -l overwrite -d 'replace an archived WAL even when its content differs, as Barman does'
 complete -c barman-cloud-wal-archive -l endpoint-url -r -d 'override default S3 endpoint URL with the given one'
 complete -c barman-cloud-wal-archive -s P -l aws-profile -l profile -r -d 'profile name'

@@ -43,7 +43,7 @@ _barman_cloud_wal_archive()
     --azure-credential|--credential|--default)
         _barman_cloud_reply "$cur" azure-cli managed-identity default
         return ;;
-    --read-timeout|--max-time|--tags|--tag|--history-tags|--history-tag|--endpoint-url|-P|--aws-profile|--profile|--sse-kms-key-id|--encryption-scope|--max-block-size|--max-concurrency|--max-single-put-size|--kms-key-name)
+    --read-timeout|--max-time|--tags|--tag|--history-tags|--history-tag|-J|--jobs|--endpoint-url|-P|--aws-profile|--profile|--sse-kms-key-id|--encryption-scope|--max-block-size|--max-concurrency|--max-single-put-size|--kms-key-name)
         COMPREPLY=()
         return ;;
     esac
@@ -61,7 +61,7 @@ _barman_cloud_wal_archive()
         _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
         return ;;
     -*)
-        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time -z --gzip -j --bzip2 --xz --snappy --zstd --lz4 --compression-level --tags --tag --history-tags --history-tag --overwrite --endpoint-url -P --aws-profile --profile -e --encryption --sse-kms-key-id --azure-credential --credential --default --encryption-scope --max-block-size --max-concurrency --max-single-put-size --kms-key-name
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time -z --gzip -j --bzip2 --xz --snappy --zstd --lz4 --compression-level --tags --tag --history-tags --history-tag -J --jobs --overwrite --endpoint-url -P --aws-profile --profile -e --encryption --sse-kms-key-id --azure-credential --credential --default --encryption-scope --max-block-size --max-concurrency --max-single-put-size --kms-key-name
         return ;;
     esac
     # A positional argument: bash falls back to file names.

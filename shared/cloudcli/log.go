@@ -46,7 +46,9 @@ var levelNames = map[string]string{
 func NewLogger(w io.Writer, verbosity int) zerolog.Logger {
 	pid := os.Getpid()
 	cw := zerolog.ConsoleWriter{
-		Out:        w,
+		// Serialised: wal-archive --jobs logs from several goroutines, and
+		// each event must reach w in one piece.
+		Out:        zerolog.SyncWriter(w),
 		NoColor:    true,
 		TimeFormat: "2006-01-02 15:04:05,000",
 		PartsOrder: []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, zerolog.MessageFieldName},

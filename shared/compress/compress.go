@@ -39,9 +39,14 @@ type Algorithm struct {
 	HasLevels         bool
 	Min, Max          int
 	Low, Medium, High int
-	newWriter         func(w io.Writer, level int) (io.WriteCloser, error)
-	newReader         func(r io.Reader) (io.ReadCloser, error)
-	magic             []byte
+	// Default is the level used when none is given, Medium unless the
+	// algorithm says otherwise (lz4).
+	Default   *int
+	newWriter func(w io.Writer, level int) (io.WriteCloser, error)
+	// serialWriter, when set, is newWriter on one core (NewSerialWriter).
+	serialWriter func(w io.Writer, level int) (io.WriteCloser, error)
+	newReader    func(r io.Reader) (io.ReadCloser, error)
+	magic        []byte
 }
 
 // All lists the algorithms in the order of Barman's suffix table, which is
@@ -64,6 +69,11 @@ var (
 				return nil, err
 			}
 			return zw, zw.SetConcurrency(256<<10, min(max(runtime.GOMAXPROCS(0), 2), 4))
+		},
+		serialWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+			// The same deflate stream format (one member, OS 255), on the
+			// calling goroutine, with no block buffers.
+			return gzip.NewWriterLevel(w, level)
 		},
 		newReader: func(r io.Reader) (io.ReadCloser, error) {
 			// Multi-member streams are read whole, as Python's gzip does.
@@ -152,7 +162,14 @@ var (
 	LZ4 = &Algorithm{
 		Name: "lz4", Ext: ".lz4", HasLevels: true,
 		Min: 0, Max: 16, Low: 0, Medium: 6, High: 10,
-		magic: []byte{0x04, 0x22, 0x4d, 0x18},
+		// Without --compression-level, lz4 runs its fast compressor (level
+		// 0, Barman's "low"), where Barman's default "medium" is liblz4's
+		// high-compression level 6: lz4 is chosen for speed, and level 6
+		// drains a busy primary's WAL at a third of the rate for ~10% fewer
+		// bytes. A deliberate difference; "--compression-level medium"
+		// still means 6.
+		Default: ptr(0),
+		magic:   []byte{0x04, 0x22, 0x4d, 0x18},
 		newWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
 			zw := lz4.NewWriter(w)
 			err := zw.Apply(
@@ -166,6 +183,8 @@ var (
 		},
 	}
 )
+
+func ptr(n int) *int { return &n }
 
 // zstdWindow is the encoder's window size (see Zstd).
 const zstdWindow = 4 << 20
@@ -234,6 +253,17 @@ func (a *Algorithm) Magic() []byte { return a.magic }
 // not close w.
 func (a *Algorithm) NewWriter(w io.Writer, l Level) (io.WriteCloser, error) {
 	n, _ := a.Resolve(l)
+	return a.newWriter(w, n)
+}
+
+// NewSerialWriter is NewWriter with a compressor that runs on the calling
+// goroutine only (gzip otherwise fans out over up to four cores): for
+// callers that compress several streams at once.
+func (a *Algorithm) NewSerialWriter(w io.Writer, l Level) (io.WriteCloser, error) {
+	n, _ := a.Resolve(l)
+	if a.serialWriter != nil {
+		return a.serialWriter(w, n)
+	}
 	return a.newWriter(w, n)
 }
 

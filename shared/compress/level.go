@@ -8,15 +8,20 @@ import (
 )
 
 // Level is a --compression-level value: a number, or one of Barman's named
-// levels. The zero Level is "medium", Barman's default since 3.14.
+// levels. The zero Level is the default: "medium", Barman's default since
+// 3.14, except for an algorithm with its own Default (lz4).
 type Level struct {
 	named string // "low", "medium", "high" or "" (medium)
 	n     int
 	isNum bool
 }
 
-// Medium is the default level.
-var Medium = Level{}
+// Medium is Barman's "medium", its default level since 3.14.
+var Medium = Level{named: "medium"}
+
+// Default is the level when none is given: Medium, except for an algorithm
+// with a Default of its own (lz4). It is the zero Level.
+var Default = Level{}
 
 // Num is the numeric level n.
 func Num(n int) Level { return Level{n: n, isNum: true} }
@@ -42,6 +47,7 @@ func ParseLevel(s string) (Level, error) {
 	case "low", "medium", "high":
 		return Level{named: v}, nil
 	case "":
+		// Barman: an empty level is "medium".
 		return Medium, nil
 	}
 	return Level{}, fmt.Errorf("invalid parse_compression_level value: '%s'", s)
@@ -62,7 +68,7 @@ func (l Level) String() string {
 		return strconv.Itoa(l.n)
 	}
 	if l.named == "" {
-		return "medium"
+		return "default"
 	}
 	return l.named
 }
@@ -87,6 +93,10 @@ func (a *Algorithm) Resolve(l Level) (n int, clamped bool) {
 		return a.Low, false
 	case "high":
 		return a.High, false
+	case "":
+		if a.Default != nil {
+			return *a.Default, false
+		}
 	}
 	return a.Medium, false
 }

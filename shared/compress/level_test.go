@@ -1,6 +1,10 @@
 package compress
 
-import "testing"
+import (
+	"bytes"
+	"io"
+	"testing"
+)
 
 // levelVectors are spec §2.5's and §8.3's; they seed FuzzParseLevel too.
 var levelVectors = []struct {
@@ -51,6 +55,54 @@ func TestResolve(t *testing.T) {
 		}
 		if got, clamped := tt.alg.Resolve(l); got != tt.want || clamped != tt.clamped {
 			t.Errorf("%s.Resolve(%q) = %d, %v; want %d, %v", tt.alg.Name, tt.level, got, clamped, tt.want, tt.clamped)
+		}
+	}
+}
+
+// TestLZ4DefaultIsFast: without a level, lz4 runs its fast compressor
+// (a deliberate difference from Barman, whose default "medium" is liblz4's
+// level 6); an explicit "medium" still means 6, and other algorithms'
+// default is their medium.
+func TestLZ4DefaultIsFast(t *testing.T) {
+	if n, _ := LZ4.Resolve(Default); n != 0 {
+		t.Errorf("lz4 default resolves to %d, want 0", n)
+	}
+	if n, _ := LZ4.Resolve(Medium); n != 6 {
+		t.Errorf("lz4 medium resolves to %d, want 6", n)
+	}
+	for _, a := range All {
+		if a == LZ4 {
+			continue
+		}
+		if d, _ := a.Resolve(Default); d != a.Medium {
+			t.Errorf("%s default resolves to %d, want medium %d", a.Name, d, a.Medium)
+		}
+	}
+}
+
+// TestSerialWriterRoundTrip: the one-core writers produce the same format.
+func TestSerialWriterRoundTrip(t *testing.T) {
+	data := bytes.Repeat([]byte("serial writer of WAL, "), 50000)
+	for _, a := range All {
+		var buf bytes.Buffer
+		w, err := a.NewSerialWriter(&buf, Default)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(buf.Bytes(), a.Magic()) {
+			t.Errorf("%s: header % x", a.Name, buf.Bytes()[:4])
+		}
+		r, err := a.NewReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: round trip failed: %v", a.Name, err)
 		}
 	}
 }

@@ -38,6 +38,10 @@ func Archive(r *cloudcli.Run, o Options) error {
 		name = n
 	}
 	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
+		if o.Jobs > 1 && o.WALPath != "" {
+			dest := destinationID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server)
+			return archiveParallel(r.Ctx, r.Log, store, o, name, dest)
+		}
 		a := &archiver{log: r.Log, store: store, o: o, name: name}
 		return a.run(r.Ctx)
 	})
@@ -52,6 +56,9 @@ type archiver struct {
 	ext   string
 	// writer is this run's token (walobject.WriterKey).
 	writer string
+	// sum is the SHA-256 of the file's content, once inspected: what was
+	// uploaded, when run returns nil.
+	sum []byte
 
 	// Test hooks: afterCommit runs once this archiver's object is stored
 	// (created, or found and claimed), before the listing; afterList runs
@@ -69,6 +76,7 @@ func (a *archiver) run(ctx context.Context) error {
 		return err
 	}
 	defer f.Close()
+	a.sum = sum
 	if a.o.Compression != nil {
 		a.ext = a.o.Compression.Ext
 		if n, clamped := a.o.Compression.Resolve(a.o.Level); clamped {
@@ -429,7 +437,7 @@ func (a *archiver) upload(ctx context.Context, f *os.File, size int64, sum []byt
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
-			done <- compressTo(pw, src, a.o.Compression, a.o.Level)
+			done <- compressTo(pw, src, a.o.Compression, a.o.Level, a.o.Jobs > 1)
 		}()
 		err := send(pr, -1)
 		// Unblock the compressor if the upload stopped reading early.
@@ -442,8 +450,15 @@ func (a *archiver) upload(ctx context.Context, f *os.File, size int64, sum []byt
 	return version, err
 }
 
-func compressTo(pw *io.PipeWriter, src io.Reader, alg *compress.Algorithm, level compress.Level) error {
-	zw, err := alg.NewWriter(pw, level)
+// compressTo compresses src into pw. serial asks for a compressor on one
+// core: with --jobs, the jobs are the parallelism, and N jobs each fanning
+// out over every core would only add buffers and contention.
+func compressTo(pw *io.PipeWriter, src io.Reader, alg *compress.Algorithm, level compress.Level, serial bool) error {
+	newWriter := alg.NewWriter
+	if serial {
+		newWriter = alg.NewSerialWriter
+	}
+	zw, err := newWriter(pw, level)
 	if err == nil {
 		_, err = io.Copy(zw, src)
 		if cerr := zw.Close(); err == nil {

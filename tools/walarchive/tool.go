@@ -11,6 +11,8 @@
 package walarchive
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
@@ -65,7 +67,10 @@ type Options struct {
 	Tags        tags.List
 	HistoryTags tags.List
 	Overwrite   bool
-	Storage     storage.Options
+	// Jobs is --jobs: how many WAL segments one call may upload at once
+	// (see parallel.go); 1 is Barman's one file per call.
+	Jobs    int
+	Storage storage.Options
 
 	// compressions are the values of --gzip, --bzip2, … in compress.All's
 	// order; exclusive holds the option groups that exclude each other.
@@ -101,6 +106,20 @@ func (o *Options) flags() []cli.Flag {
 		flags = append(flags, g.Flags...)
 		o.exclusive = append(o.exclusive, g.Exclusive...)
 	}
+	o.Jobs = 1
+	flags = append(flags, &cloudcli.ValueFlag{StringFlag: cli.StringFlag{Name: "jobs", Aliases: []string{"J"},
+		Usage: "upload up to `NUMBER` WAL segments at once: the one PostgreSQL asks for and the next ones it has marked ready, recorded in pg_wal/barman-cloud/archived until PostgreSQL asks for them (default: 1, one file per call as in Barman)"},
+		Set: func(v string) error {
+			var n int64
+			err := cloudcli.SetPositive(&n)(v)
+			if err == nil && n > maxJobs {
+				err = fmt.Errorf("at most %d jobs", maxJobs)
+			}
+			if err == nil {
+				o.Jobs = int(n)
+			}
+			return err
+		}})
 	flags = append(flags, &cli.BoolFlag{Name: "overwrite", Destination: &o.Overwrite, Usage: "replace an archived WAL even when its content differs, as Barman does; this can destroy the only copy of a WAL another server archived under the same name"})
 	enc := cloudcli.EncryptionFlags(&o.Storage)
 	// Barman's order: S3 options, then Azure's, then GCS's.
@@ -121,6 +140,10 @@ func (o *Options) flags() []cli.Flag {
 	flags = append(flags, enc.Flags[3:]...)
 	return flags
 }
+
+// maxJobs bounds --jobs: each job holds a part buffer and a connection,
+// and PostgreSQL rarely has more segments ready than this at once.
+const maxJobs = 64
 
 // shortCompressionFlags are Barman's one-letter compression options.
 var shortCompressionFlags = map[string]string{"gzip": "z", "bzip2": "j"}

@@ -1,0 +1,313 @@
+package walarchive
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/barmancloud/barman-cloud/shared/atomicfile"
+	"github.com/barmancloud/barman-cloud/shared/storage"
+	"github.com/barmancloud/barman-cloud/shared/wal"
+)
+
+// --jobs N: PostgreSQL calls archive_command for one WAL file at a time and
+// waits for it, so one upload at a time is all a busy primary gets. With
+// N > 1, the call for segment S also uploads up to N-1 other segments
+// PostgreSQL has marked ready (pg_wal/archive_status/*.ready), in the
+// order PostgreSQL will ask for them, each through the very same
+// single-file path (conditional create, one content per name), all at
+// once. Each one the storage confirmed is recorded in
+// pg_wal/barman-cloud/archived/NAME with its SHA-256; when PostgreSQL
+// later asks for it, the answer is 0 at once if the file still has that
+// SHA-256.
+//
+// Crash safety: a record is written (atomically and durably) only after
+// the archive path reported the segment archived, so a record without a
+// stored object never exists; a kill at any moment loses at most the
+// record, and the segment is then archived again by the normal path, where
+// the conditional create finds the same content and reports it archived.
+// PostgreSQL's own archive_status files are only read, never written.
+
+// recordDir is where records live, relative to pg_wal.
+const recordDir = "barman-cloud/archived"
+
+// recordTempAge is how old a temporary record file must be before it is
+// taken for one left by a killed run.
+const recordTempAge = time.Minute
+
+// pgWAL is the pg_wal directory of the WAL file being archived, when it
+// is one (it has archive_status next to the file).
+type pgWAL struct {
+	dir, status, records string
+}
+
+// pgWALOf returns the pg_wal directory walPath is in, or ok false when the
+// file is not in one (a Barman hook script, a copy elsewhere): then --jobs
+// has nothing to read ready segments from.
+func pgWALOf(walPath string) (p pgWAL, ok bool) {
+	dir := filepath.Dir(walPath)
+	status := filepath.Join(dir, "archive_status")
+	if fi, err := os.Stat(status); err != nil || !fi.IsDir() {
+		return p, false
+	}
+	return pgWAL{dir: dir, status: status, records: filepath.Join(dir, filepath.FromSlash(recordDir))}, true
+}
+
+// readySegments returns the WAL files PostgreSQL marked ready for
+// archiving (archive_status/NAME.ready), in the order PostgreSQL's
+// archiver asks for them (pgarch.c, ready_file_comparator): timeline
+// history files first, then the others by name, oldest first.
+func readySegments(statusDir string) ([]string, error) {
+	entries, err := os.ReadDir(statusDir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(e.Name(), ".ready")
+		if !ok || !wal.IsValid(base) {
+			continue
+		}
+		names = append(names, base)
+	}
+	sortReady(names)
+	return names, nil
+}
+
+// sortReady sorts WAL file names in PostgreSQL's archiving order.
+func sortReady(names []string) {
+	isHistory := func(s string) bool { return strings.HasSuffix(s, ".history") }
+	sort.Slice(names, func(i, j int) bool {
+		hi, hj := isHistory(names[i]), isHistory(names[j])
+		if hi != hj {
+			return hi
+		}
+		return names[i] < names[j]
+	})
+}
+
+// record is what pg_wal/barman-cloud/archived/NAME holds: the SHA-256 of
+// the segment's content as archived, and which destination it was
+// archived to (a digest of the provider, endpoint, URL and server name),
+// so that a second archive_command with another destination, or a changed
+// one, never takes a record of this one for its own.
+type record struct {
+	sum  []byte
+	dest string
+}
+
+func (r record) encode() []byte {
+	return []byte(fmt.Sprintf("sha256 %s\ndestination %s\n", hex.EncodeToString(r.sum), r.dest))
+}
+
+func parseRecord(b []byte) (record, error) {
+	var sum, dest string
+	if _, err := fmt.Sscanf(string(b), "sha256 %64s\ndestination %s\n", &sum, &dest); err != nil {
+		return record{}, fmt.Errorf("not a record: %w", err)
+	}
+	raw, err := hex.DecodeString(sum)
+	if err != nil || len(raw) != sha256.Size {
+		return record{}, errors.New("not a record: bad sha256")
+	}
+	return record{sum: raw, dest: dest}, nil
+}
+
+// destinationID names where a run archives: provider, endpoint, URL and
+// server. Only a digest is kept, so that no URL (which may carry a
+// signature or credentials) is written to pg_wal.
+func destinationID(provider, endpoint, url, server string) string {
+	h := sha256.Sum256([]byte(provider + "\x00" + endpoint + "\x00" + url + "\x00" + server))
+	return hex.EncodeToString(h[:8])
+}
+
+func (p pgWAL) recordPath(name string) string { return filepath.Join(p.records, name) }
+
+// readRecord returns NAME's record, ok false when there is none (or it is
+// unreadable, which is taken as none: the normal path decides).
+func (p pgWAL) readRecord(name string) (record, bool) {
+	b, err := os.ReadFile(p.recordPath(name))
+	if err != nil {
+		return record{}, false
+	}
+	r, err := parseRecord(b)
+	return r, err == nil
+}
+
+// writeRecord records that the segment NAME, with content sum, is archived
+// at dest. Only call it once the storage confirmed the segment.
+func (p pgWAL) writeRecord(name string, sum []byte, dest string) error {
+	if err := os.MkdirAll(p.records, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(p.recordPath(name), record{sum: sum, dest: dest}.encode(), 0o600)
+}
+
+// hit reports whether the segment at path is recorded as archived to dest
+// with its current content: it re-reads the whole file, so a segment
+// rewritten under the same name since (a failed-over primary reusing the
+// name) is not taken for the one archived. why says why not, "" when there
+// is no record at all.
+func (p pgWAL) hit(path, name, dest string) (ok bool, why string) {
+	rec, found := p.readRecord(name)
+	if !found {
+		return false, ""
+	}
+	if rec.dest != dest {
+		return false, "the record is for another destination"
+	}
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return false, err.Error()
+	}
+	if !bytes.Equal(sum, rec.sum) {
+		return false, fmt.Sprintf("the file now has sha256 %s, the record %s", hex.EncodeToString(sum), hex.EncodeToString(rec.sum))
+	}
+	return true, ""
+}
+
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// clean removes the records PostgreSQL no longer needs: those of segments
+// it has archived (archive_status/NAME.done) or removed, so the directory
+// holds at most the segments still waiting; and temporary files of killed
+// runs. It returns the names removed.
+func (p pgWAL) clean() []string {
+	atomicfile.RemoveStaleTemps(p.records, recordTempAge)
+	entries, err := os.ReadDir(p.records)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if !wal.IsValid(name) {
+			continue
+		}
+		_, doneErr := os.Stat(filepath.Join(p.status, name+".done"))
+		_, walErr := os.Stat(filepath.Join(p.dir, name))
+		if doneErr == nil || errors.Is(walErr, fs.ErrNotExist) {
+			if os.Remove(p.recordPath(name)) == nil {
+				removed = append(removed, name)
+			}
+		}
+	}
+	return removed
+}
+
+// archiveParallel archives the WAL file of o as the single-file path does
+// and, for a segment in pg_wal, pre-uploads up to o.Jobs-1 other ready
+// segments at the same time. Its outcome is the requested file's.
+func archiveParallel(ctx context.Context, log zerolog.Logger, store *storage.Store, o Options, name wal.Name, dest string) error {
+	single := func() error {
+		a := &archiver{log: log, store: store, o: o, name: name}
+		return a.run(ctx)
+	}
+	p, ok := pgWALOf(o.WALPath)
+	if !ok {
+		log.Debug().Msgf("%s is not in a pg_wal directory with archive_status: --jobs has no ready segments to read, archiving it alone", o.WALPath)
+		return single()
+	}
+	if removed := p.clean(); len(removed) > 0 {
+		log.Debug().Msgf("removed the records of %d segments PostgreSQL has archived since: %v", len(removed), removed)
+	}
+	if name.Kind == wal.Segment {
+		ok, why := p.hit(o.WALPath, name.Base, dest)
+		if ok {
+			log.Debug().Msgf("%s was pre-uploaded by an earlier call (record %s, same sha256): archived", name.Base, p.recordPath(name.Base))
+			return nil
+		}
+		if why != "" {
+			log.Info().Msgf("%s has a record of a pre-upload that does not match (%s): archiving it again", name.Base, why)
+		}
+	}
+	others := p.pick(log, name.Base, o.Jobs-1, dest)
+	var wg sync.WaitGroup
+	for _, other := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.preUpload(ctx, log, store, o, other, dest)
+		}()
+	}
+	err := single()
+	wg.Wait()
+	return err
+}
+
+// pick chooses up to n ready segments to pre-upload, besides the one
+// requested: regular segments only (a .partial, .backup or .history file
+// keeps its own rules and is archived when PostgreSQL asks for it), in
+// PostgreSQL's order, skipping those already recorded for dest.
+func (p pgWAL) pick(log zerolog.Logger, requested string, n int, dest string) []string {
+	if n <= 0 {
+		return nil
+	}
+	ready, err := readySegments(p.status)
+	if err != nil {
+		log.Warn().Msgf("cannot read %s, pre-uploading nothing: %v", p.status, err)
+		return nil
+	}
+	var out []string
+	for _, r := range ready {
+		if len(out) == n {
+			break
+		}
+		if r == requested {
+			continue
+		}
+		if nm, _ := wal.Parse(r); nm.Kind != wal.Segment {
+			continue
+		}
+		if rec, ok := p.readRecord(r); ok && rec.dest == dest {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// preUpload archives the ready segment name through the single-file path
+// and records it once the storage confirmed it. A failure is only logged:
+// PostgreSQL will ask for the segment, and the normal path then reports
+// it.
+func (p pgWAL) preUpload(ctx context.Context, log zerolog.Logger, store *storage.Store, o Options, name string, dest string) {
+	n, err := wal.Parse(name)
+	if err != nil {
+		return
+	}
+	o.WALPath = filepath.Join(p.dir, name)
+	a := &archiver{log: log, store: store, o: o, name: n}
+	if err := a.run(ctx); err != nil {
+		log.Warn().Msgf("pre-uploading %s failed, it is archived when PostgreSQL asks for it: %v", name, err)
+		return
+	}
+	if err := p.writeRecord(name, a.sum, dest); err != nil {
+		log.Warn().Msgf("%s was pre-uploaded, but its record could not be written (it is archived again when PostgreSQL asks for it): %v", name, err)
+		return
+	}
+	log.Info().Msgf("Pre-uploaded %s, which PostgreSQL marked ready, and recorded it in %s", name, p.recordPath(name))
+}
