@@ -10,6 +10,7 @@ complete -c barman-cloud-wal-restore -l cloud-provider -x -a 'aws-s3 azure-blob-
 complete -c barman-cloud-wal-restore -l read-timeout -r -d 'the time in SECONDS a connection may go without sending or receiving anything before its request is abandoned and retried'
 complete -c barman-cloud-wal-restore -l max-time -r -d 'the most time in SECONDS the whole operation may take, retries included'
 complete -c barman-cloud-wal-restore -l no-partial -d 'do not download partial WAL files'
+complete -c barman-cloud-wal-restore -l prefetch -r -d 'after restoring a segment, download the next NUMBER-1 segments of its timeline in the background into pg_wal/barman-cloud/spool, for the next calls'
 complete -c barman-cloud-wal-restore -l endpoint-url -r -d 'override default S3 endpoint URL with the given one'
 complete -c barman-cloud-wal-restore -s P -l aws-profile -l profile -r -d 'profile name'
 complete -c barman-cloud-wal-restore -l azure-credential -l credential -l default -x -a 'azure-cli managed-identity default' -d 'optionally specify the type of credential to use when authenticating with Azure'

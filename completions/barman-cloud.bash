@@ -79,7 +79,7 @@ _barman_cloud_wal_restore()
     --azure-credential|--credential|--default)
         _barman_cloud_reply "$cur" azure-cli managed-identity default
         return ;;
-    --read-timeout|--max-time|--endpoint-url|-P|--aws-profile|--profile)
+    --read-timeout|--max-time|--prefetch|--endpoint-url|-P|--aws-profile|--profile)
         COMPREPLY=()
         return ;;
     esac
@@ -91,7 +91,7 @@ _barman_cloud_wal_restore()
         _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
         return ;;
     -*)
-        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time --no-partial --endpoint-url -P --aws-profile --profile --azure-credential --credential --default
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time --no-partial --prefetch --endpoint-url -P --aws-profile --profile --azure-credential --credential --default
         return ;;
     esac
     # A positional argument: bash falls back to file names.

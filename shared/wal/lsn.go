@@ -87,3 +87,27 @@ func PreviousSegmentName(name string, segSize int64) (string, error) {
 	}
 	return fmt.Sprintf("%08X%08X%08X", n.Timeline, log, seg), nil
 }
+
+// NextSegmentName is the name of the segment after the segment name (same
+// timeline), for segments of segSize bytes: the inverse of
+// PreviousSegmentName.
+func NextSegmentName(name string, segSize int64) (string, error) {
+	n, err := Parse(name)
+	if err != nil {
+		return "", err
+	}
+	if n.Kind != Segment {
+		return "", fmt.Errorf("%s is not a WAL segment name", name)
+	}
+	if !ValidSegmentSize(segSize) {
+		return "", fmt.Errorf("invalid WAL segment size %d: want a power of two from 1 MiB to 1 GiB", segSize)
+	}
+	log, seg := n.Log, n.Seg+1
+	if uint64(seg) > 0xFFFFFFFF/uint64(segSize) {
+		if log == 0xFFFFFFFF {
+			return "", fmt.Errorf("%s is the last WAL segment of its timeline", name)
+		}
+		log, seg = log+1, 0
+	}
+	return fmt.Sprintf("%08X%08X%08X", n.Timeline, log, seg), nil
+}

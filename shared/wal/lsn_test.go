@@ -128,3 +128,30 @@ func TestPreviousSegmentName(t *testing.T) {
 		}
 	}
 }
+
+func TestNextSegmentName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int64
+		want string
+	}{
+		{"000000010000000000000001", 16 << 20, "000000010000000000000002"},
+		{"0000000100000000000000FF", 16 << 20, "000000010000000100000000"},
+		{"0000000200000003000000FE", 16 << 20, "0000000200000003000000FF"},
+		{"000000010000000000000FFF", 1 << 20, "000000010000000100000000"},
+		{"000000010000000000000003", 1 << 30, "000000010000000100000000"},
+	} {
+		got, err := NextSegmentName(tc.name, tc.size)
+		if err != nil || got != tc.want {
+			t.Errorf("NextSegmentName(%s, %d) = %s, %v; want %s", tc.name, tc.size, got, err, tc.want)
+		}
+		if back, _ := PreviousSegmentName(got, tc.size); back != tc.name {
+			t.Errorf("PreviousSegmentName(%s) = %s, want %s", got, back, tc.name)
+		}
+	}
+	for _, bad := range []string{"00000001.history", "000000010000000000000001.partial"} {
+		if _, err := NextSegmentName(bad, 16<<20); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -37,7 +38,26 @@ func Restore(r *cloudcli.Run, o Options) error {
 	}
 	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
 		rs := &restorer{log: r.Log, store: store, o: o, name: name}
-		return rs.run(r.Ctx)
+		if o.Prefetch <= 1 || name.Kind != wal.Segment {
+			return rs.run(r.Ctx)
+		}
+		sp := spoolFor(o.Dest, sourceID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server))
+		if segSize := prefetchSegSize(r.LookupEnv); segSize > 0 {
+			return rs.prefetch(r.Ctx, sp, segSize)
+		}
+		start := time.Now()
+		if size, ok := rs.serveFromSpool(sp, r.Log); ok {
+			r.Log.Info().Msgf("Restored %s from the prefetch spool %s as %s (%d bytes) in %s", name.Base, sp.dir, o.Dest, size, time.Since(start).Round(time.Millisecond))
+			rs.afterServe(sp, size)
+			return nil
+		}
+		if err := rs.run(r.Ctx); err != nil {
+			return err
+		}
+		if fi, err := os.Stat(o.Dest); err == nil {
+			rs.afterServe(sp, fi.Size())
+		}
+		return nil
 	})
 }
 

@@ -13,6 +13,8 @@
 package walrestore
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
@@ -35,12 +37,29 @@ When the WAL is archived under several suffixes with different contents, or cont
 
 WAL_DEST appears only complete: the WAL is written to a temporary file in the same directory, flushed to disk and renamed to WAL_DEST. When the object carries the SHA-256 barman-cloud-wal-archive records, the decompressed content must match it. Without one (archived by Barman), the content is checked as barman-cloud-wal-archive checks a file: a WAL segment or .partial must have the segment size its first page header declares, and that header must name this segment (a .partial served for a segment, its own) on this timeline or an ancestor; a history file or backup label must be text; the restore says so at INFO level. A download, decompression or verification error leaves no file behind (exit status 4), and a file already at WAL_DEST is replaced only by a complete one. Only a process killed outright (SIGKILL, the OOM killer) can leave its temporary file, named .WAL_DEST.barman-cloud-tmp-XXXXXXXXXXXX, behind; the next barman-cloud-wal-restore into the same directory removes such files once they are a minute old and no running process holds their lock.
 
-A WAL that is not in the archive is not an error to report: PostgreSQL asks for files that may not exist (the next timeline's history file, the segment after the last one archived). The exit status is then 1, logged at INFO level only, so PostgreSQL's log stays quiet at the default verbosity.`,
+A WAL that is not in the archive is not an error to report: PostgreSQL asks for files that may not exist (the next timeline's history file, the segment after the last one archived). The exit status is then 1, logged at INFO level only, so PostgreSQL's log stays quiet at the default verbosity.
+
+With --prefetch N (N > 1; barman-wal-restore calls it --parallel), once a segment is restored, a detached copy of the tool downloads the next N-1 segments of its timeline into WAL_DEST's directory, under barman-cloud/spool/SOURCE/ (SOURCE a digest of the provider, endpoint, URL and server), at once, each written and verified as WAL_DEST is, and only then renamed to its WAL name; the call itself returns at once. The next call for one of them moves it to WAL_DEST, waiting for a prefetcher still downloading it; a file under a temporary name is never handed over. Spooled segments of another timeline, or older than the one asked for, are removed; one prefetcher runs per spool (barman-cloud/spool/SOURCE/.lock). A .partial file is never prefetched.`,
 	Command: func() cloudcli.Command {
 		o := &Options{}
 		return cloudcli.Command{
-			Flags: []cli.Flag{&cli.BoolFlag{Name: "no-partial", Destination: &o.NoPartial, Usage: "do not download partial WAL files"}},
-			Run:   func(r *cloudcli.Run) error { return run(r, o) },
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "no-partial", Destination: &o.NoPartial, Usage: "do not download partial WAL files"},
+				&cloudcli.ValueFlag{StringFlag: cli.StringFlag{Name: "prefetch",
+					Usage: "after restoring a segment, download the next `NUMBER`-1 segments of its timeline in the background into pg_wal/barman-cloud/spool, for the next calls (like barman-wal-restore's --parallel; default: 0, off)"},
+					Set: func(v string) error {
+						var n int64
+						err := cloudcli.SetNonNegative(&n)(v)
+						if err == nil && n > maxPrefetch {
+							err = fmt.Errorf("at most %d", maxPrefetch)
+						}
+						if err == nil {
+							o.Prefetch = int(n)
+						}
+						return err
+					}},
+			},
+			Run: func(r *cloudcli.Run) error { return run(r, o) },
 		}
 	},
 	ExitStatus: []cloudcli.ExitStatus{
@@ -59,6 +78,10 @@ A WAL that is not in the archive is not an error to report: PostgreSQL asks for 
 	},
 }
 
+// maxPrefetch bounds --prefetch: each prefetched segment is a connection
+// and up to a segment of disk in pg_wal.
+const maxPrefetch = 64
+
 // Options is a parsed command line.
 type Options struct {
 	URL       string
@@ -67,7 +90,10 @@ type Options struct {
 	Dest      string
 	Test      bool
 	NoPartial bool
-	Storage   storage.Options
+	// Prefetch is --prefetch: how many segments one call makes local, the
+	// one asked for included (see prefetch.go); 0 or 1 is off.
+	Prefetch int
+	Storage  storage.Options
 }
 
 func run(r *cloudcli.Run, o *Options) error {
