@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -89,6 +90,9 @@ func openS3(ctx context.Context, loc Location, opts Options) (*Store, error) {
 	up := &s3Uploader{client: client, bucket: loc.Bucket, opts: opts, checksum: checksum}
 	s.put, s.stream = up.put, up.stream
 	s.wp = up.writePath()
+	// Over plain HTTP, SigV4 signs the payload's SHA-256, which the server
+	// checks (see knownPayloadHash); over HTTPS the payload is unsigned.
+	s.checksContentSHA256 = strings.HasPrefix(strings.ToLower(opts.EndpointURL), "http://")
 	s.bucketExists = func(ctx context.Context) (bool, error) {
 		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(loc.Bucket)})
 		var re *awshttp.ResponseError

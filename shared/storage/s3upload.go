@@ -3,6 +3,8 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +13,12 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // S3 upload sizes. A body of unknown length (a compressed WAL) is read a
@@ -57,11 +62,44 @@ func (u *s3Uploader) put(ctx context.Context, key string, r io.ReadSeeker, size 
 	if o.IfNotExist {
 		in.IfNoneMatch = aws.String("*")
 	}
-	out, err := u.client.PutObject(ctx, in)
+	var opts []func(*s3.Options)
+	if len(o.ContentSHA256) == sha256.Size {
+		opts = append(opts, knownPayloadHash(hex.EncodeToString(o.ContentSHA256)))
+	}
+	out, err := u.client.PutObject(ctx, in, opts...)
 	if err == nil {
 		reportETag(ctx, out.ETag)
 	}
 	return u.writeError(err)
+}
+
+// knownPayloadHash hands the SDK the body's SHA-256 for a request over
+// plain HTTP, where SigV4 signs it: the SDK would otherwise read the whole
+// body once more to compute it before sending it (16 MiB of SHA-256 per
+// WAL segment, ~9 ms of each archive_command call on a machine with SHA
+// instructions). Over HTTPS the SDK sends an unsigned streaming payload
+// with a trailing checksum, and the hash is left alone.
+func knownPayloadHash(hash string) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			mw := middleware.FinalizeMiddlewareFunc("barman-cloud:KnownPayloadHash",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					if req, ok := in.Request.(*smithyhttp.Request); ok && req.URL != nil && req.URL.Scheme == "http" {
+						ctx = v4.SetPayloadHash(ctx, hash)
+					}
+					return next.HandleFinalize(ctx, in)
+				})
+			// Once the endpoint is resolved (its scheme known), before the
+			// flexible-checksum middleware, which computes the payload hash
+			// along with its CRC32 unless one is set, and the SigV4 one.
+			for _, before := range []string{"AWSChecksum:ComputeInputPayloadChecksum", "ComputePayloadHash"} {
+				if stack.Finalize.Insert(mw, before, middleware.Before) == nil {
+					return nil
+				}
+			}
+			return nil
+		})
+	}
 }
 
 // stream sends a body of unknown length (a compressed WAL): in one

@@ -90,7 +90,16 @@ type Store struct {
 	// delete.go); nil: through gocloud, one object at a time.
 	wp  *writePath
 	mem *memUploads // a memory store's (NewMemStore)
+	// checksContentSHA256: see ChecksContentSHA256.
+	checksContentSHA256 bool
 }
+
+// ChecksContentSHA256 reports whether the server refuses an upload of
+// known size whose body does not have the UploadOptions.ContentSHA256
+// given: S3 over plain HTTP, where SigV4 signs the payload's hash. A
+// caller that would otherwise hash the body as it is sent, to make sure
+// it sends what it hashed, can then leave the check to the server.
+func (s *Store) ChecksContentSHA256() bool { return s.checksContentSHA256 }
 
 // Open builds the client for loc's provider and opens its bucket. It does
 // not contact the storage.
@@ -160,6 +169,12 @@ type UploadOptions struct {
 	// IfNotExist makes the upload a conditional create: it fails with
 	// ErrExists when the key already holds an object.
 	IfNotExist bool
+	// ContentSHA256, when the caller knows it, is the SHA-256 of the body
+	// of known size it uploads. S3 over plain HTTP signs the payload's
+	// hash: given this one, the SDK signs it instead of reading the whole
+	// body once more to compute it, and the server refuses a body that does
+	// not match. Other providers ignore it.
+	ContentSHA256 []byte
 }
 
 // Upload streams r to key. Nothing is visible under key unless the whole
