@@ -162,6 +162,7 @@ func (s spool) clean(requested wal.Name) []string {
 		}
 	}
 	removed = append(removed, removeStaleTemps(s.dir)...)
+	removed = append(removed, atomicfile.RemoveStaleTemps(s.dir, staleAge)...)
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return removed
@@ -220,12 +221,15 @@ var startPrefetcher = func(segSize int64) error {
 }
 
 // afterServe is run once WAL_DEST holds the segment name (size bytes):
-// it cleans the spool and starts a prefetcher, unless one is running.
+// it cleans the spool, records name as the last one served, and starts a
+// prefetcher, unless one is running.
 func (rs *restorer) afterServe(sp spool, size int64) {
 	if removed := sp.clean(rs.name); len(removed) > 0 {
 		rs.log.Debug().Msgf("removed from the spool %s: %v", sp.dir, removed)
 	}
+	sp.setRequested(rs.name.Base)
 	if !wal.ValidSegmentSize(size) || sp.busy() {
+		// A running prefetcher follows .requested.
 		return
 	}
 	if err := startPrefetcher(size); err != nil {
@@ -234,10 +238,13 @@ func (rs *restorer) afterServe(sp spool, size int64) {
 }
 
 // prefetch is the prefetcher's work: it takes the spool's lock (or leaves
-// it to the prefetcher holding it) and downloads the segments after the
-// one served that the spool lacks, up to jobs-1 at once, each exactly as
-// a restore into WAL_DEST. A segment not in the archive (yet) is simply
-// not spooled.
+// it to the prefetcher holding it) and keeps the N-1 segments after the
+// last one served (spool/.requested, which each call updates) in the
+// spool, with N-1 downloads at a time, each exactly as a restore into
+// WAL_DEST. It follows PostgreSQL as long as PostgreSQL asks (a call that
+// finds it running only moves .requested), and ends once it has had
+// nothing to do for prefetchIdle. A segment not in the archive (yet) is
+// not tried again by this prefetcher.
 func (rs *restorer) prefetch(ctx context.Context, sp spool, segSize int64) error {
 	lock, ok := sp.lock()
 	if !ok {
@@ -246,43 +253,151 @@ func (rs *restorer) prefetch(ctx context.Context, sp spool, segSize int64) error
 	defer lock.Close()
 	ctx, cancel := context.WithTimeout(ctx, prefetchTimeLimit)
 	defer cancel()
-	var batch []string
-	for _, name := range next(rs.name.Base, segSize, rs.o.Prefetch-1) {
-		if _, err := os.Stat(sp.path(name)); err != nil {
-			batch = append(batch, name)
-		}
-	}
-	// The batch, for a call waiting for one of its files (fetching).
-	lock.Truncate(0)
-	lock.WriteAt([]byte(strings.Join(batch, "\n")+"\n"), 0)
+	pf := &prefetcher{rs: rs, sp: sp, segSize: segSize, lock: lock, inflight: map[string]bool{}, missing: map[string]bool{}}
 	var wg sync.WaitGroup
-	for _, name := range batch {
-		n, err := wal.Parse(name)
-		if err != nil {
-			continue
-		}
+	for i := 0; i < rs.o.Prefetch-1; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := rs.o
-			o.WALName, o.Dest = name, sp.path(name)
-			// A .partial stands in for a segment only when PostgreSQL
-			// asks: by then the whole segment may be archived.
-			o.NoPartial = true
-			one := &restorer{log: rs.log, store: rs.store, o: o, name: n}
-			err := one.run(ctx)
-			switch {
-			case err == nil:
-				rs.log.Info().Msgf("Prefetched %s into %s", name, sp.dir)
-			case cloudcli.StatusOf(err) == exitcode.Failure:
-				rs.log.Debug().Msgf("%s is not in the archive (yet): not prefetched", name)
-			default:
-				rs.log.Warn().Msgf("prefetching %s failed (it is downloaded when PostgreSQL asks for it): %v", name, err)
-			}
+			pf.work(ctx)
 		}()
 	}
 	wg.Wait()
 	return nil
+}
+
+// prefetchIdle is how long a prefetcher waits for PostgreSQL to ask for
+// more before it ends (a variable for the tests).
+var prefetchIdle = 2 * time.Second
+
+type prefetcher struct {
+	rs      *restorer
+	sp      spool
+	segSize int64
+	lock    *os.File
+
+	mu       sync.Mutex
+	inflight map[string]bool
+	missing  map[string]bool
+}
+
+func (pf *prefetcher) work(ctx context.Context) {
+	idle := time.Now()
+	for ctx.Err() == nil {
+		name := pf.claim()
+		if name == "" {
+			if time.Since(idle) > prefetchIdle {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		found := pf.fetch(ctx, name)
+		pf.mu.Lock()
+		delete(pf.inflight, name)
+		if !found {
+			pf.missing[name] = true
+		}
+		pf.publish()
+		pf.mu.Unlock()
+		idle = time.Now()
+	}
+}
+
+// claim picks the next segment of the window after the last one served
+// that is neither spooled, nor being fetched, nor missing; "" when there
+// is none.
+func (pf *prefetcher) claim() string {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	from := pf.sp.requested()
+	if from == "" {
+		from = pf.rs.name.Base
+	}
+	for _, name := range next(from, pf.segSize, pf.rs.o.Prefetch-1) {
+		if pf.inflight[name] || pf.missing[name] {
+			continue
+		}
+		if _, err := os.Stat(pf.sp.path(name)); err == nil {
+			continue
+		}
+		pf.inflight[name] = true
+		pf.publish()
+		return name
+	}
+	return ""
+}
+
+// publish writes the names being fetched into the lock file, for a call
+// waiting for one of them (spool.fetching). Called with mu held.
+func (pf *prefetcher) publish() {
+	var names []string
+	for n := range pf.inflight {
+		names = append(names, n)
+	}
+	b := []byte(strings.Join(names, "\n") + "\n")
+	pf.lock.WriteAt(b, 0)
+	pf.lock.Truncate(int64(len(b)))
+}
+
+// fetch downloads name into the spool; found is false when it is not in
+// the archive.
+func (pf *prefetcher) fetch(ctx context.Context, name string) (found bool) {
+	n, err := wal.Parse(name)
+	if err != nil {
+		return false
+	}
+	o := pf.rs.o
+	o.WALName, o.Dest = name, pf.sp.path(name)
+	// A .partial stands in for a segment only when PostgreSQL asks: by
+	// then the whole segment may be archived.
+	o.NoPartial = true
+	one := &restorer{log: pf.rs.log, store: pf.rs.store, o: o, name: n}
+	err = one.run(ctx)
+	switch {
+	case err == nil:
+		pf.rs.log.Info().Msgf("Prefetched %s into %s", name, pf.sp.dir)
+	case cloudcli.StatusOf(err) == exitcode.Failure:
+		pf.rs.log.Debug().Msgf("%s is not in the archive (yet): not prefetched", name)
+		return false
+	default:
+		pf.rs.log.Warn().Msgf("prefetching %s failed (it is downloaded when PostgreSQL asks for it): %v", name, err)
+		return false
+	}
+	return true
+}
+
+// requestedPath holds the name of the last segment a call served.
+func (s spool) requestedPath() string { return filepath.Join(s.dir, ".requested") }
+
+// requested is the last segment a call served, "" when unknown.
+func (s spool) requested() string {
+	b, err := os.ReadFile(s.requestedPath())
+	if err != nil {
+		return ""
+	}
+	name := strings.TrimSpace(string(b))
+	if n, err := wal.Parse(name); err != nil || n.Kind != wal.Segment {
+		return ""
+	}
+	return name
+}
+
+// setRequested records the segment a call served, for the prefetcher to
+// follow. It is a hint: written whole (renamed into place), not flushed.
+func (s spool) setRequested(name string) {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return
+	}
+	f, tmp, err := atomicfile.CreateTemp(s.dir, ".requested", 0o600)
+	if err != nil {
+		return
+	}
+	_, err = f.WriteString(name + "\n")
+	f.Close()
+	if err != nil || os.Rename(tmp, s.requestedPath()) != nil {
+		os.Remove(tmp)
+	}
 }
 
 // serveFromSpool is the call's first step with --prefetch: the requested

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/barmancloud/barman-cloud/shared/wal"
 )
@@ -24,6 +25,9 @@ type prefetchFixture struct {
 }
 
 func newPrefetchFixture(t *testing.T, n int) *prefetchFixture {
+	old := prefetchIdle
+	prefetchIdle = 50 * time.Millisecond
+	t.Cleanup(func() { prefetchIdle = old })
 	f := &prefetchFixture{fixture: newFixture(t), data: map[string][]byte{}}
 	f.pgwal = filepath.Join(f.out, "pg_wal")
 	os.Mkdir(f.pgwal, 0o700)
