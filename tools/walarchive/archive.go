@@ -37,14 +37,36 @@ func Archive(r *cloudcli.Run, o Options) error {
 		}
 		name = n
 	}
-	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
+	var early chan inspection
+	if o.WALPath != "" && !r.Common.Test && o.Jobs <= 1 {
+		// The file is read and hashed while the storage client is built
+		// (SDK configuration, credentials): ~10 ms each, of a call that
+		// every WAL segment pays.
+		ch := make(chan inspection, 1)
+		early = ch
+		go func() {
+			a := &archiver{log: r.Log, o: o, name: name}
+			var in inspection
+			in.f, in.size, in.sum, in.err = a.inspect()
+			ch <- in
+		}()
+	}
+	err := r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
 		if o.Jobs > 1 && o.WALPath != "" {
 			dest := destinationID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server)
 			return archiveParallel(r.Ctx, r.Log, store, o, name, dest)
 		}
-		a := &archiver{log: r.Log, store: store, o: o, name: name}
+		a := &archiver{log: r.Log, store: store, o: o, name: name, early: early}
+		early = nil
 		return a.run(r.Ctx)
 	})
+	if early != nil {
+		// The store could not be opened: the file is not needed.
+		if in := <-early; in.f != nil {
+			in.f.Close()
+		}
+	}
+	return err
 }
 
 type archiver struct {
@@ -59,6 +81,9 @@ type archiver struct {
 	// sum is the SHA-256 of the file's content, once inspected: what was
 	// uploaded, when run returns nil.
 	sum []byte
+	// early, when set, delivers the inspection made while the store was
+	// opened.
+	early chan inspection
 
 	// Test hooks: afterCommit runs once this archiver's object is stored
 	// (created, or found and claimed), before the listing; afterList runs
@@ -71,7 +96,18 @@ type archiver struct {
 
 func (a *archiver) run(ctx context.Context) error {
 	start := time.Now()
-	f, size, sum, err := a.inspect()
+	var (
+		f    *os.File
+		size int64
+		sum  []byte
+		err  error
+	)
+	if a.early != nil {
+		in := <-a.early
+		f, size, sum, err = in.f, in.size, in.sum, in.err
+	} else {
+		f, size, sum, err = a.inspect()
+	}
 	if err != nil {
 		return err
 	}
@@ -376,6 +412,14 @@ func (a *archiver) inspect() (*os.File, int64, []byte, error) {
 		return nil, 0, nil, fmt.Errorf("reading WAL file %s: %w", a.o.WALPath, err)
 	}
 	return f, fi.Size(), h.Sum(nil), nil
+}
+
+// inspection is inspect's outcome.
+type inspection struct {
+	f    *os.File
+	size int64
+	sum  []byte
+	err  error
 }
 
 // check refuses a file that is not the WAL its name says. An unknown page
