@@ -37,6 +37,17 @@ func Archive(r *cloudcli.Run, o Options) error {
 		}
 		name = n
 	}
+	if o.Jobs > 1 && o.WALPath != "" && !r.Common.Test && name.Kind == wal.Segment {
+		// A segment pre-uploaded by an earlier call is answered from its
+		// record without building a storage client (~13 ms).
+		if p, ok := pgWALOf(o.WALPath); ok {
+			dest := destinationID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server)
+			if p.answer(r.Log, o.WALPath, name.Base, dest) {
+				return nil
+			}
+			o.recordChecked = true
+		}
+	}
 	var early chan inspection
 	if o.WALPath != "" && !r.Common.Test && o.Jobs <= 1 {
 		// The file is read and hashed while the storage client is built

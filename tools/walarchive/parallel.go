@@ -218,6 +218,20 @@ func (p pgWAL) clean() []string {
 	return removed
 }
 
+// answer reports whether the segment name at path is archived according
+// to its record (hit), and logs why a record did not answer.
+func (p pgWAL) answer(log zerolog.Logger, path, name, dest string) bool {
+	ok, why := p.hit(path, name, dest)
+	if ok {
+		log.Debug().Msgf("%s was pre-uploaded by an earlier call (record %s, same sha256): archived", name, p.recordPath(name))
+		return true
+	}
+	if why != "" {
+		log.Info().Msgf("%s has a record of a pre-upload that does not match (%s): archiving it again", name, why)
+	}
+	return false
+}
+
 // archiveParallel archives the WAL file of o as the single-file path does
 // and, for a segment in pg_wal, pre-uploads up to o.Jobs-1 other ready
 // segments at the same time. Its outcome is the requested file's.
@@ -234,15 +248,8 @@ func archiveParallel(ctx context.Context, log zerolog.Logger, store *storage.Sto
 	if removed := p.clean(); len(removed) > 0 {
 		log.Debug().Msgf("removed the records of %d segments PostgreSQL has archived since: %v", len(removed), removed)
 	}
-	if name.Kind == wal.Segment {
-		ok, why := p.hit(o.WALPath, name.Base, dest)
-		if ok {
-			log.Debug().Msgf("%s was pre-uploaded by an earlier call (record %s, same sha256): archived", name.Base, p.recordPath(name.Base))
-			return nil
-		}
-		if why != "" {
-			log.Info().Msgf("%s has a record of a pre-upload that does not match (%s): archiving it again", name.Base, why)
-		}
+	if name.Kind == wal.Segment && !o.recordChecked && p.answer(log, o.WALPath, name.Base, dest) {
+		return nil
 	}
 	others := p.pick(log, name.Base, o.Jobs-1, dest)
 	var wg sync.WaitGroup
