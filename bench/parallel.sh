@@ -146,8 +146,9 @@ restore_loop() {
   local t0 t1 f
   t0=$(date +%s.%N)
   for f in "${SEGFILES[@]}"; do
+    # Not compared here (that would be timed): both tools verify what they serve, ours against
+    # the SHA-256 recorded at archive time; the e2e tests compare bytes.
     "$@" "$(basename "$f")" "$dir/pg_wal/RECOVERYXLOG" 2>>"$dir/err" || { log "restore of $(basename "$f") failed"; cat "$dir/err" >&2; exit 1; }
-    cmp -s "$dir/pg_wal/RECOVERYXLOG" "$f" || { log "restore of $(basename "$f") differs"; exit 1; }
   done
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}'

@@ -36,20 +36,29 @@ func Restore(r *cloudcli.Run, o Options) error {
 		r.Log.Error().Msg(err.Error())
 		return exitcode.Reported(exitcode.Usage, err)
 	}
-	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
-		rs := &restorer{log: r.Log, store: store, o: o, name: name}
-		if o.Prefetch <= 1 || name.Kind != wal.Segment {
-			return rs.run(r.Ctx)
-		}
-		sp := spoolFor(o.Dest, sourceID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server))
-		if segSize := prefetchSegSize(r.LookupEnv); segSize > 0 {
-			return rs.prefetch(r.Ctx, sp, segSize)
+	prefetching := o.Prefetch > 1 && name.Kind == wal.Segment && !r.Common.Test
+	sp := spoolFor(o.Dest, sourceID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server))
+	if prefetching && prefetchSegSize(r.LookupEnv) == 0 {
+		// A spooled segment is served without building a storage client
+		// (~13 ms of each call).
+		if err := wal.CheckServer(o.Server); err != nil {
+			return exitcode.Wrap(exitcode.Usage, err)
 		}
 		start := time.Now()
+		rs := &restorer{log: r.Log, o: o, name: name}
 		if size, ok := rs.serveFromSpool(sp, r.Log); ok {
 			r.Log.Info().Msgf("Restored %s from the prefetch spool %s as %s (%d bytes) in %s", name.Base, sp.dir, o.Dest, size, time.Since(start).Round(time.Millisecond))
 			rs.afterServe(sp, size)
 			return nil
+		}
+	}
+	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
+		rs := &restorer{log: r.Log, store: store, o: o, name: name}
+		if !prefetching {
+			return rs.run(r.Ctx)
+		}
+		if segSize := prefetchSegSize(r.LookupEnv); segSize > 0 {
+			return rs.prefetch(r.Ctx, sp, segSize)
 		}
 		if err := rs.run(r.Ctx); err != nil {
 			return err
