@@ -1,0 +1,320 @@
+package backupdelete
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/barmancloud/barman-cloud/shared/catalog"
+	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/pylit"
+	"github.com/barmancloud/barman-cloud/shared/retention"
+	"github.com/barmancloud/barman-cloud/shared/storage"
+)
+
+// Request is one run of barman-cloud-backup-delete, its options parsed.
+type Request struct {
+	// BackupArg is -b as typed (ID, name or shortcut); "" with a Policy.
+	BackupArg string
+	Policy    *retention.Policy
+	// MinRedundancy is -m.
+	MinRedundancy int
+	DryRun        bool
+	// BatchSize is --batch-size, 0 for the provider's most.
+	BatchSize int
+	// Now is when the policy is evaluated.
+	Now time.Time
+}
+
+// Delete reads the catalog of server in s, plans the deletion with
+// retention.PlanDeletion and carries it out, or with DryRun prints it on
+// out: the dry run and the real run walk the same plan through the same
+// code, one printing what the other deletes. A -b of an ID the catalog
+// does not hold is a *retention.NoSuchBackupError, returned after any
+// interrupted deletion was finished.
+func Delete(ctx context.Context, log zerolog.Logger, out io.Writer, s *storage.Store, server string, req Request) error {
+	c := catalog.New(s, server)
+	l, err := c.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range l.Unreadable {
+		log.Warn().Msgf("Unable to open backup.info file for %s: %v", u.ID, u.Err)
+	}
+	// Barman checks the catalog before it resolves -b.
+	if err := retention.CheckReadable(l.UnreadableIDs()); err != nil {
+		return exitcode.Failuref("%v", err)
+	}
+	keeps, err := c.Keeps(ctx)
+	if err != nil {
+		return err
+	}
+	wals, err := c.WALs(ctx)
+	if err != nil {
+		return err
+	}
+
+	all := &catalog.List{Backups: append(slices.Clone(l.Backups), l.Pending...)}
+	sort.Slice(all.Backups, func(i, j int) bool { return all.Backups[i].ID < all.Backups[j].ID })
+	rc := retention.Catalog{}
+	for _, b := range all.Backups {
+		rc.Backups = append(rc.Backups, b.Retention(keeps[b.ID]))
+	}
+	rreq := retention.Request{
+		Server:        server,
+		Policy:        req.Policy,
+		Now:           req.Now,
+		MinRedundancy: req.MinRedundancy,
+		PrefixDeletes: s.Loc.Provider == storage.S3,
+	}
+	for _, p := range l.Pending {
+		rreq.Resume = append(rreq.Resume, p.ID)
+	}
+	if req.Policy == nil {
+		// Pending backups are resolved too, so that "-b latest" run
+		// again after a failure names the backup it named the first time.
+		id, err := all.Resolve(req.BackupArg, server)
+		if err != nil {
+			return err
+		}
+		rreq.BackupID = id
+		if _, listed := l.ByID(id); !listed && !slices.Contains(rreq.Resume, id) {
+			// Barman reads the keep annotation of an ID it was given
+			// as it is, listed or not.
+			k, err := c.Keep(ctx, id)
+			if err != nil {
+				return err
+			}
+			if k != retention.NoKeep {
+				return exitcode.Failuref("%v", &retention.KeepError{ID: id, Server: server})
+			}
+		}
+	}
+	plan, err := retention.PlanDeletion(rc, wals, rreq)
+	var nsb *retention.NoSuchBackupError
+	if errors.As(err, &nsb) && len(rreq.Resume) > 0 {
+		// Finish the interrupted deletions, then warn.
+		rreq.BackupID = rreq.Resume[0]
+		plan, err = retention.PlanDeletion(rc, wals, rreq)
+		if err == nil {
+			err = nsb
+		}
+	}
+	if err != nil && !errors.As(err, &nsb) {
+		return exitcode.Failuref("%v", err)
+	}
+	planErr := err
+
+	for id, st := range plan.Report {
+		log.Debug().Msgf("Retention status of backup %s: %s", id, st)
+	}
+	for _, w := range plan.Warnings {
+		log.Warn().Msg(w)
+	}
+	// Refuse what this tool cannot delete before deleting anything.
+	for _, st := range plan.Steps {
+		b, _ := all.ByID(st.BackupID)
+		if len(b.Info.SnapshotsInfo) > 0 {
+			return exitcode.Failuref("Backup %s is a snapshot backup: deleting snapshot backups is not supported; nothing was deleted", st.BackupID)
+		}
+	}
+	d := &deleter{ctx: ctx, log: log, out: out, c: c, dryRun: req.DryRun, batch: req.BatchSize}
+	for _, st := range plan.Steps {
+		b, _ := all.ByID(st.BackupID)
+		_, pending := slices.BinarySearch(rreq.Resume, st.BackupID)
+		if pending {
+			log.Info().Msgf("Finishing the interrupted deletion of backup %s", st.BackupID)
+		}
+		if err := d.step(b, st, pending); err != nil {
+			return d.fail(st.BackupID, err)
+		}
+	}
+	return planErr
+}
+
+// deleter carries out the steps of a plan, or prints them.
+type deleter struct {
+	ctx    context.Context
+	log    zerolog.Logger
+	out    io.Writer
+	c      *catalog.Catalog
+	dryRun bool
+	batch  int
+	// done are the keys deleted so far, in order, and the prefixes
+	// emptied; marker is set while a deletion marker is in place.
+	done   []string
+	marker string
+}
+
+// step deletes one backup: backup.info (after its marker is written), its
+// archives, the WALs of the plan, then the marker.
+func (d *deleter) step(b catalog.Backup, st retention.Step, pending bool) error {
+	archives, err := d.archives(b)
+	if err != nil {
+		return err
+	}
+	info, marker := d.c.InfoKey(b.ID), d.c.MarkerKey(b.ID)
+	if pending {
+		d.marker = marker
+		if err := d.objects(archives, nil); err != nil {
+			return err
+		}
+	} else {
+		err := d.objects(append(archives, info), func() error {
+			// backup.info first, marker before it: from here until the
+			// marker goes, the backup is listed by no tool and a re-run
+			// finishes its deletion.
+			if err := d.c.WriteMarker(d.ctx, b.ID); err != nil {
+				if errors.Is(err, catalog.ErrNoBackup) {
+					return fmt.Errorf("%s disappeared while deleting (another deletion running?)", info)
+				}
+				return err
+			}
+			d.marker = marker
+			return d.delete([]string{info})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, w := range st.Warnings {
+		d.log.Warn().Msg(w)
+	}
+	if st.WALSkipped != "" {
+		d.log.Warn().Msgf("Skipping the WAL clean-up after backup %s: %s", b.ID, st.WALSkipped)
+	}
+	for _, k := range st.Kept {
+		d.log.Warn().Msgf("Keeping %s, which Barman's rules would delete: %s needs it", k.Key, neededBy(k.NeededBy))
+	}
+	for _, p := range st.WALPrefixes {
+		if d.dryRun {
+			fmt.Fprintf(d.out, "Skipping deletion of all objects under prefix %s due to --dry-run option\n", p)
+			continue
+		}
+		d.log.Info().Msgf("Deleting all objects under prefix %s", p)
+		deleted, err := d.c.Store.DeletePrefix(d.ctx, p, d.batch)
+		d.done = append(d.done, deleted...)
+		if err != nil {
+			return fmt.Errorf("deleting the objects under %s: %w", p, err)
+		}
+	}
+	if err := d.objects(st.WALKeys, nil); err != nil {
+		return err
+	}
+	if pending {
+		if err := d.objects([]string{marker}, nil); err != nil {
+			return err
+		}
+	} else if !d.dryRun {
+		if err := d.delete([]string{marker}); err != nil {
+			return err
+		}
+	}
+	d.marker = ""
+	return nil
+}
+
+func neededBy(id string) string {
+	if id == "history" {
+		return "recovery (a history file)"
+	}
+	return "backup " + id
+}
+
+// archives lists the archives of b in Barman's order of deletion: PGDATA's
+// first archive, its continuations, then each tablespace's by ascending
+// OID. Missing ones are no error (allow_missing).
+func (d *deleter) archives(b catalog.Backup) ([]string, error) {
+	fams, warnings, err := d.c.Archives(d.ctx, b.ID, b.Info, true)
+	for _, w := range warnings {
+		d.log.Warn().Msg(w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(fams, func(i, j int) bool {
+		if fams[i].Tablespace == nil || fams[j].Tablespace == nil {
+			return fams[i].Tablespace == nil && fams[j].Tablespace != nil
+		}
+		a, _ := strconv.ParseInt(fams[i].Item, 10, 64)
+		c, _ := strconv.ParseInt(fams[j].Item, 10, 64)
+		return a < c
+	})
+	var keys []string
+	for _, f := range fams {
+		if f.Main != nil {
+			keys = append(keys, f.Main.Key)
+		}
+		var parts []string
+		for _, p := range f.Parts {
+			parts = append(parts, p.Key)
+		}
+		slices.Sort(parts)
+		keys = append(keys, parts...)
+	}
+	return keys, nil
+}
+
+// objects is one line of the plan: a dry run prints keys as Barman does;
+// a real run logs the same list and deletes it, with do when the deletion
+// needs more than deleting the keys in order (the backup's own objects).
+func (d *deleter) objects(keys []string, do func() error) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	list := pyList(keys)
+	if d.dryRun {
+		fmt.Fprintf(d.out, "Skipping deletion of objects %s due to --dry-run option\n", list)
+		return nil
+	}
+	d.log.Info().Msgf("Deleting objects %s", list)
+	if do != nil {
+		if err := do(); err != nil {
+			return err
+		}
+		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return slices.Contains(d.done, k) })
+	}
+	return d.delete(keys)
+}
+
+// delete deletes keys in --batch-size requests.
+func (d *deleter) delete(keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	deleted, err := d.c.Store.Delete(d.ctx, keys, d.batch)
+	d.done = append(d.done, deleted...)
+	return err
+}
+
+// fail reports a deletion that stopped in the middle: what went, and how
+// to finish.
+func (d *deleter) fail(id string, err error) error {
+	d.log.Error().Msgf("Could not delete backup %s: %v", id, err)
+	if len(d.done) == 0 {
+		d.log.Warn().Msg("Nothing was deleted by this run")
+	} else {
+		d.log.Warn().Msgf("Deleted by this run before the failure (%d objects): %s", len(d.done), pyList(d.done))
+	}
+	if d.marker != "" {
+		d.log.Warn().Msgf("Backup %s is half deleted: run the same command again to finish (its deletion marker %s remains)", id, d.marker)
+	}
+	return &exitcode.Error{Code: exitcode.Failure, Err: err, Logged: true}
+}
+
+// pyList is Python's repr of a list of strings, as Barman's log lines
+// print the keys.
+func pyList(keys []string) string {
+	l := make([]any, len(keys))
+	for i, k := range keys {
+		l[i] = k
+	}
+	return pylit.Repr(l)
+}
