@@ -312,7 +312,7 @@ func (d *deleter) fail(id string, err error) error {
 // pyList is Python's repr of a list of strings, as Barman's log lines
 // print the keys.
 func pyList(keys []string) string {
-	l := make([]any, len(keys))
+	l := make(pylit.List, len(keys))
 	for i, k := range keys {
 		l[i] = k
 	}
