@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,9 +246,9 @@ func TestInterrupted(t *testing.T) {
 			cuts := 0
 			for cut := 1; ; cut++ {
 				s := storeC(t, p)
-				n := 0
+				var n atomic.Int32
 				s.FailDeletes(func(string) error {
-					if n++; n == cut {
+					if n.Add(1) == int32(cut) {
 						return errors.New("connection reset")
 					}
 					return nil
@@ -320,9 +321,9 @@ func checkIntact(t *testing.T, s *storage.Store) {
 // backup it named the first time.
 func TestResumeDryRun(t *testing.T) {
 	s := storeC(t, storage.S3)
-	n := 0
+	var n atomic.Int32
 	s.FailDeletes(func(k string) error {
-		if n++; n == 2 { // backup.info went, the archive did not
+		if n.Add(1) == 2 { // backup.info went, the archive did not
 			return fmt.Errorf("cut at %s", k)
 		}
 		return nil
