@@ -7,7 +7,7 @@
 # the first page (1000 keys) of an S3 listing, so on 10,000 WALs it deletes at most 1000 and
 # leaves the rest for ever; 1,000 is where both do the same work.
 #
-#   bench/delete.sh [N...]       # default: 10000 1000
+#   bench/delete.sh [N...]       # default: 10000 1000; BENCH_ROUNDS rounds each (default 3), medians
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export S3_PORT="${BENCH_S3_PORT:-9320}"
@@ -29,4 +29,4 @@ ln -sf barman-cloud "$BIN/barman-cloud-backup-delete"
 go build -o "$BIN/deletebench" ./bench/deletebench
 args=()
 for n in "${ns[@]}"; do args+=(-n "$n"); done
-"$BIN/deletebench" -ours "$BIN/barman-cloud-backup-delete" -barman /usr/bin/barman-cloud-backup-delete "${args[@]}"
+"$BIN/deletebench" -rounds "${BENCH_ROUNDS:-3}" -ours "$BIN/barman-cloud-backup-delete" -barman /usr/bin/barman-cloud-backup-delete "${args[@]}"

@@ -41,6 +41,7 @@ func main() {
 	ours := flag.String("ours", "", "our barman-cloud-backup-delete")
 	barman := flag.String("barman", "/usr/bin/barman-cloud-backup-delete", "Barman's barman-cloud-backup-delete")
 	only := flag.String("only", "", "run only this tool: ours or barman")
+	rounds := flag.Int("rounds", 3, "rounds per tool and size; the median wall time is shown")
 	extra := flag.String("args", "", "extra options for the tools, space separated (-v)")
 	var ns sizes
 	flag.Var(&ns, "n", "number of WALs the deletion clears (repeatable)")
@@ -53,39 +54,60 @@ func main() {
 	if endpoint == "" || bucket == "" {
 		fail("S3_ENDPOINT_URL and S3_BUCKET must be set")
 	}
-	fmt.Println("| WALs | tool | wall s | requests | WALs deleted | WALs left behind |")
+	fmt.Printf("| WALs | tool | median wall s (%d rounds) | requests | WALs deleted | WALs left behind |\n", *rounds)
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, n := range ns {
+		type result struct {
+			walls      []float64
+			reqs, left int
+		}
+		res := map[string]*result{"barman": {}, "ours": {}}
+		for r := 0; r < *rounds; r++ {
+			// Alternate which tool goes first, so neither always meets
+			// a warmer server.
+			order := []string{"barman", "ours"}
+			if r%2 == 1 {
+				order = []string{"ours", "barman"}
+			}
+			for _, who := range order {
+				if *only != "" && who != *only {
+					continue
+				}
+				bin := *ours
+				if who == "barman" {
+					bin = *barman
+				}
+				prefix := fmt.Sprintf("bench-delete-%d-%s-%d-%d", n, who, r, os.Getpid())
+				s := open(endpoint, bucket, prefix)
+				seed(s, prefix, n)
+				px, err := faultproxy.New(endpoint, faultproxy.S3)
+				if err != nil {
+					fail(err.Error())
+				}
+				args := append(strings.Fields(*extra), "--endpoint-url", px.URL, "-b", "20240101T000000", "s3://"+bucket+"/"+prefix, "srv")
+				cmd := exec.Command(bin, args...)
+				cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+				start := time.Now()
+				err = cmd.Run()
+				wall := time.Since(start)
+				res[who].reqs = px.Requests()
+				px.Close()
+				if err != nil {
+					fail(fmt.Sprintf("%s: %v", who, err))
+				}
+				res[who].left = count(s, prefix+"/srv/wals/")
+				res[who].walls = append(res[who].walls, wall.Seconds())
+				cleanup(s, prefix+"/")
+			}
+		}
 		for _, who := range []string{"barman", "ours"} {
-			if *only != "" && who != *only {
+			r := res[who]
+			if len(r.walls) == 0 {
 				continue
 			}
-			bin := *ours
-			if who == "barman" {
-				bin = *barman
-			}
-			prefix := fmt.Sprintf("bench-delete-%d-%s-%d", n, who, os.Getpid())
-			s := open(endpoint, bucket, prefix)
-			seed(s, prefix, n)
-			px, err := faultproxy.New(endpoint, faultproxy.S3)
-			if err != nil {
-				fail(err.Error())
-			}
-			args := append(strings.Fields(*extra), "--endpoint-url", px.URL, "-b", "20240101T000000", "s3://"+bucket+"/"+prefix, "srv")
-			cmd := exec.Command(bin, args...)
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			start := time.Now()
-			err = cmd.Run()
-			wall := time.Since(start)
-			reqs := px.Requests()
-			px.Close()
-			if err != nil {
-				fail(fmt.Sprintf("%s: %v", who, err))
-			}
-			left := count(s, prefix+"/srv/wals/")
+			slices.Sort(r.walls)
 			// n WALs before the kept backup, 2 of its own.
-			fmt.Printf("| %d | %s | %.2f | %d | %d | %d |\n", n, name(who), wall.Seconds(), reqs, n+2-left, left-2)
-			cleanup(s, prefix+"/")
+			fmt.Printf("| %d | %s | %.2f | %d | %d | %d |\n", n, name(who), r.walls[len(r.walls)/2], r.reqs, n+2-r.left, r.left-2)
 		}
 	}
 }
