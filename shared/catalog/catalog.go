@@ -246,6 +246,12 @@ func (c *Catalog) WriteInfo(ctx context.Context, id string, info *backupinfo.Inf
 // WALs reads the WAL catalog (get_wal_paths) from one recursive listing of
 // WALS/.
 func (c *Catalog) WALs(ctx context.Context) (retention.WALs, error) {
+	w, _, err := c.WALListing(ctx)
+	return w, err
+}
+
+// WALListing is WALs, with every key of the listing, WAL or not, sorted.
+func (c *Catalog) WALListing(ctx context.Context) (retention.WALs, []string, error) {
 	prefix := strings.TrimSuffix(wal.WalsDir(c.Store.Loc.Prefix, c.Server), "/")
 	var keys []string
 	err := c.Store.Walk(ctx, prefix+"/", "", func(o storage.Object) error {
@@ -253,9 +259,10 @@ func (c *Catalog) WALs(ctx context.Context) (retention.WALs, error) {
 		return nil
 	})
 	if err != nil {
-		return retention.WALs{}, fmt.Errorf("listing the WALs under %s/: %w", prefix, err)
+		return retention.WALs{}, nil, fmt.Errorf("listing the WALs under %s/: %w", prefix, err)
 	}
-	return retention.ListWALs(prefix, keys), nil
+	sort.Strings(keys)
+	return retention.ListWALs(prefix, keys), keys, nil
 }
 
 // Retention is what the retention rules need of backup b, with its keep

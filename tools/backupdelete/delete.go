@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +59,7 @@ func Delete(ctx context.Context, log zerolog.Logger, out io.Writer, s *storage.S
 	if err != nil {
 		return err
 	}
-	wals, err := c.WALs(ctx)
+	wals, listed, err := c.WALListing(ctx)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func Delete(ctx context.Context, log zerolog.Logger, out io.Writer, s *storage.S
 			return exitcode.Failuref("Backup %s is a snapshot backup: deleting snapshot backups is not supported; nothing was deleted", st.BackupID)
 		}
 	}
-	d := &deleter{ctx: ctx, log: log, out: out, c: c, dryRun: req.DryRun, batch: req.BatchSize}
+	d := &deleter{ctx: ctx, log: log, out: out, c: c, dryRun: req.DryRun, batch: req.BatchSize, listed: listed, gone: map[string]bool{}}
 	for _, st := range plan.Steps {
 		b, _ := all.ByID(st.BackupID)
 		_, pending := slices.BinarySearch(rreq.Resume, st.BackupID)
@@ -153,6 +154,10 @@ type deleter struct {
 	// emptied; marker is set while a deletion marker is in place.
 	done   []string
 	marker string
+	// listed is every key of the run's listing of WALS/, sorted; gone
+	// the keys deleted so far.
+	listed []string
+	gone   map[string]bool
 }
 
 // step deletes one backup: backup.info (after its marker is written), its
@@ -198,32 +203,31 @@ func (d *deleter) step(b catalog.Backup, st retention.Step, pending bool) error 
 	for _, k := range st.Kept {
 		d.log.Warn().Msgf("Keeping %s, which Barman's rules would delete: %s needs it", k.Key, neededBy(k.NeededBy))
 	}
-	var jobs []job
+	// The WALs: whole directories, then WALs one by one, all in batches
+	// sent together (see parallel). A directory's objects are those of
+	// the run's one listing of WALS/: Barman lists each directory again
+	// before deleting it, which would also delete objects stored there
+	// since; this deletes nothing the plan did not see.
+	var under []string
 	for _, p := range st.WALPrefixes {
 		if d.dryRun {
 			fmt.Fprintf(d.out, "Skipping deletion of all objects under prefix %s due to --dry-run option\n", p)
 			continue
 		}
 		d.log.Info().Msgf("Deleting all objects under prefix %s", p)
-		jobs = append(jobs, func(ctx context.Context) ([]string, error) {
-			deleted, err := d.c.Store.DeletePrefix(ctx, p, d.batch)
-			if err != nil {
-				err = fmt.Errorf("deleting the objects under %s: %w", p, err)
+		i, _ := slices.BinarySearch(d.listed, p)
+		for ; i < len(d.listed) && strings.HasPrefix(d.listed[i], p); i++ {
+			if !d.gone[d.listed[i]] {
+				under = append(under, d.listed[i])
 			}
-			return deleted, err
-		})
-	}
-	if err := d.parallel(jobs); err != nil {
-		return err
-	}
-	if err := d.objects(st.WALKeys, func() error {
-		jobs = nil
-		size := d.c.Store.DeleteBatchSize(d.batch)
-		for chunk := range slices.Chunk(st.WALKeys, size) {
-			jobs = append(jobs, func(ctx context.Context) ([]string, error) { return d.c.Store.Delete(ctx, chunk, d.batch) })
 		}
-		return d.parallel(jobs)
-	}); err != nil {
+	}
+	if len(st.WALKeys) > 0 {
+		err = d.objects(st.WALKeys, func() error { return d.deleteAll(append(under, st.WALKeys...)) })
+	} else if !d.dryRun {
+		err = d.deleteAll(under)
+	}
+	if err != nil {
 		return err
 	}
 	if pending {
@@ -300,6 +304,15 @@ func (d *deleter) objects(keys []string, do func() error) error {
 	return d.delete(keys)
 }
 
+// deleteAll deletes keys in --batch-size requests sent together.
+func (d *deleter) deleteAll(keys []string) error {
+	var jobs []job
+	for chunk := range slices.Chunk(keys, d.c.Store.DeleteBatchSize(d.batch)) {
+		jobs = append(jobs, func(ctx context.Context) ([]string, error) { return d.c.Store.Delete(ctx, chunk, d.batch) })
+	}
+	return d.parallel(jobs)
+}
+
 // job is one deletion of a step that does not depend on the others: it
 // returns the keys it deleted.
 type job func(context.Context) ([]string, error)
@@ -327,7 +340,7 @@ func (d *deleter) parallel(jobs []job) error {
 			}
 			deleted, err := j(ctx)
 			mu.Lock()
-			d.done = append(d.done, deleted...)
+			d.record(deleted)
 			mu.Unlock()
 			return err
 		})
@@ -341,8 +354,16 @@ func (d *deleter) delete(keys []string) error {
 		return nil
 	}
 	deleted, err := d.c.Store.Delete(d.ctx, keys, d.batch)
-	d.done = append(d.done, deleted...)
+	d.record(deleted)
 	return err
+}
+
+// record notes keys as deleted.
+func (d *deleter) record(keys []string) {
+	d.done = append(d.done, keys...)
+	for _, k := range keys {
+		d.gone[k] = true
+	}
 }
 
 // fail reports a deletion that stopped in the middle: what went, and how
