@@ -16,5 +16,5 @@ complete -c barman-cloud-backup-delete -l dry-run -d 'find the objects which nee
 complete -c barman-cloud-backup-delete -l batch-size -r -d 'the maximum number of objects deleted in one request'
 complete -c barman-cloud-backup-delete -l endpoint-url -r -d 'override default S3 endpoint URL with the given one'
 complete -c barman-cloud-backup-delete -s P -l aws-profile -l profile -r -d 'profile name'
-complete -c barman-cloud-backup-delete -l check-object-lock -d 'check S3 object lock retention before deleting'
+complete -c barman-cloud-backup-delete -l check-object-lock -d 'before deleting a backup, check that no archive of it is protected by S3 object lock'
 complete -c barman-cloud-backup-delete -l azure-credential -l credential -l default -x -a 'azure-cli managed-identity default' -d 'optionally specify the type of credential to use when authenticating with Azure'

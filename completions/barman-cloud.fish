@@ -150,7 +150,7 @@ complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -l dry-r
 complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -l batch-size -r -d 'the maximum number of objects deleted in one request'
 complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -l endpoint-url -r -d 'override default S3 endpoint URL with the given one'
 complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -s P -l aws-profile -l profile -r -d 'profile name'
-complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -l check-object-lock -d 'check S3 object lock retention before deleting'
+complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -l check-object-lock -d 'before deleting a backup, check that no archive of it is protected by S3 object lock'
 complete -c barman-cloud -n '__fish_seen_subcommand_from backup-delete' -l azure-credential -l credential -l default -x -a 'azure-cli managed-identity default' -d 'optionally specify the type of credential to use when authenticating with Azure'
 complete -c barman-cloud -n '__fish_seen_subcommand_from backup-keep' -s V -l version -d 'show program'\''s version number and exit'
 complete -c barman-cloud -n '__fish_seen_subcommand_from backup-keep' -l help -d 'show this help message and exit'

@@ -32,8 +32,10 @@ type Request struct {
 	DryRun        bool
 	// BatchSize is --batch-size, 0 for the provider's most.
 	BatchSize int
-	// Now is when the policy is evaluated.
+	// Now is when the policy is evaluated, and object locks.
 	Now time.Time
+	// CheckLocks is --check-object-lock (S3 only).
+	CheckLocks bool
 }
 
 // Delete reads the catalog of server in s, plans the deletion with
@@ -129,6 +131,9 @@ func Delete(ctx context.Context, log zerolog.Logger, out io.Writer, s *storage.S
 		}
 	}
 	d := &deleter{ctx: ctx, log: log, out: out, c: c, dryRun: req.DryRun, batch: req.BatchSize, listed: listed, gone: map[string]bool{}}
+	if req.CheckLocks {
+		d.lockedAt = req.Now
+	}
 	for _, st := range plan.Steps {
 		b, _ := all.ByID(st.BackupID)
 		_, pending := slices.BinarySearch(rreq.Resume, st.BackupID)
@@ -158,6 +163,9 @@ type deleter struct {
 	// the keys deleted so far.
 	listed []string
 	gone   map[string]bool
+	// lockedAt is the time object locks are checked at (--check-object-lock),
+	// zero when they are not.
+	lockedAt time.Time
 }
 
 // step deletes one backup: backup.info (after its marker is written), its
@@ -166,6 +174,13 @@ func (d *deleter) step(b catalog.Backup, st retention.Step, pending bool) error 
 	archives, err := d.archives(b)
 	if err != nil {
 		return err
+	}
+	if !d.lockedAt.IsZero() {
+		// Before anything of the backup goes, in a dry run too: a locked
+		// archive would stop the real run there.
+		if err := d.c.Store.CheckObjectLocks(d.ctx, archives, d.lockedAt); err != nil {
+			return err
+		}
 	}
 	info, marker := d.c.InfoKey(b.ID), d.c.MarkerKey(b.ID)
 	if pending {

@@ -43,7 +43,7 @@ Nothing is deleted when a backup.info of the catalog cannot be read, when -b nam
 
 Order of deletion, for each backup: a copy of its backup.info is written as BASE/ID/backup.info.deleting (the deletion marker), then backup.info is deleted, so that no tool lists the backup any more; then its archives; then the WALs (whole WAL directories, on aws-s3, as Barman 3.17 does, and WALs one by one, several requests at a time); then the marker. A run that fails stops at once, says what it deleted, and exits with status 1; running it again finishes the job: a backup whose backup.info is gone but whose marker remains is deleted first, with its WALs, whatever the command asks. Barman deletes backup.info last instead, which leaves a listed backup without its archives when it fails in the middle, and does not see our markers.
 
-Unlike Barman: a WAL that a remaining backup needs to reach consistency (begin_wal to end_wal) or a history file is never deleted (Barman's rules can, when backup IDs are out of WAL order, e.g. after a clock change); the WAL clean-up is skipped, with a warning, where Barman crashes (a backup without a begin_wal); X and X.gz are both deleted; -b also refuses to leave fewer DONE backups than --minimum-redundancy; --batch-size applies to whole-directory deletions too, and a directory's objects are those this run listed at its start (Barman lists it again, and would also delete what was stored there since); a failed WAL deletion stops the run with status 1 (Barman logs it and exits 0); an empty or unreadable keep annotation counts as keep:full. Snapshot backups are not deleted (refused, exit status 1), and --check-object-lock is refused on aws-s3 (not supported yet).`,
+Unlike Barman: a WAL that a remaining backup needs to reach consistency (begin_wal to end_wal) or a history file is never deleted (Barman's rules can, when backup IDs are out of WAL order, e.g. after a clock change); the WAL clean-up is skipped, with a warning, where Barman crashes (a backup without a begin_wal); X and X.gz are both deleted; -b also refuses to leave fewer DONE backups than --minimum-redundancy; --batch-size applies to whole-directory deletions too, and a directory's objects are those this run listed at its start (Barman lists it again, and would also delete what was stored there since); a failed WAL deletion stops the run with status 1 (Barman logs it and exits 0); an empty or unreadable keep annotation counts as keep:full. With --check-object-lock, the archives are checked before backup.info is deleted, in a dry run too. Snapshot backups are not deleted (refused, exit status 1).`,
 	Command: func() cloudcli.Command {
 		o := &options{}
 		c := cloudcli.Command{Run: func(r *cloudcli.Run) error { return run(r, o) }}
@@ -64,14 +64,14 @@ Unlike Barman: a WAL that a remaining backup needs to reach consistency (begin_w
 					return err
 				}},
 			&cli.BoolFlag{Name: "check-object-lock", Destination: &o.checkObjectLock, Category: cloudcli.CategoryS3,
-				Usage: "check S3 object lock retention before deleting (not supported yet on aws-s3: refused; ignored with a warning on the other providers, as Barman does)"},
+				Usage: "before deleting a backup, check that no archive of it is protected by S3 object lock (a retention date to come or a legal hold); a locked one stops the run with nothing of that backup deleted (aws-s3 only: ignored with a warning elsewhere)"},
 		}
 		c.Exclusive = [][]string{{"backup-id", "retention-policy"}}
 		return c
 	},
 	ExitStatus: []cloudcli.ExitStatus{
 		{Code: exitcode.OK, Meaning: "the deletion is done (or, with --dry-run, printed); -b of an ID that does not exist (a warning); with --test, the storage answered and the bucket exists"},
-		{Code: exitcode.Failure, Meaning: "nothing or only part was deleted: a backup.info cannot be read, the backup has a keep annotation, the minimum redundancy forbids it, a deletion failed (run the command again to finish it), a snapshot backup; the bucket does not exist"},
+		{Code: exitcode.Failure, Meaning: "nothing or only part was deleted: a backup.info cannot be read, the backup has a keep annotation, the minimum redundancy forbids it, a deletion failed (run the command again to finish it), an archive is locked (--check-object-lock), a snapshot backup; the bucket does not exist"},
 		cloudcli.NetworkExit,
 		{Code: exitcode.Usage, Meaning: "invalid command line, or a retention policy that cannot be parsed"},
 		{Code: exitcode.General, Meaning: "any other error: no backup has that name, or several do; invalid URL, missing or rejected credentials, other storage errors"},
@@ -108,12 +108,10 @@ func run(r *cloudcli.Run, o *options) error {
 	}
 	server := r.Args[1]
 	return r.WithStore(r.Args[0], server, storage.Options{}, func(s *storage.Store) error {
-		if o.checkObjectLock {
-			if s.Loc.Provider != storage.S3 {
-				r.Log.Warn().Msg("The --check-object-lock option is currently only supported for aws-s3. It will be ignored.")
-			} else {
-				return exitcode.Failuref("--check-object-lock is not supported by this barman-cloud-backup-delete yet: nothing was deleted")
-			}
+		checkLocks := o.checkObjectLock
+		if checkLocks && s.Loc.Provider != storage.S3 {
+			r.Log.Warn().Msg("The --check-object-lock option is currently only supported for aws-s3. It will be ignored.")
+			checkLocks = false
 		}
 		now := time.Now
 		if o.now != nil {
@@ -125,6 +123,7 @@ func run(r *cloudcli.Run, o *options) error {
 			MinRedundancy: int(min(o.minRedundancy, 1<<31)),
 			DryRun:        o.dryRun,
 			Now:           now(),
+			CheckLocks:    checkLocks,
 		}
 		if o.batchGiven {
 			// Barman: max(1, min(N, MAX)); 0 means "the provider's most"
