@@ -18,7 +18,9 @@ type LockedError struct {
 	Reason string
 }
 
-func (e *LockedError) Error() string { return fmt.Sprintf("Cannot delete locked object %s: %s", e.Key, e.Reason) }
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("Cannot delete locked object %s: %s", e.Key, e.Reason)
+}
 
 // ErrObjectLockUnsupported is CheckObjectLocks on a provider other than
 // S3.
