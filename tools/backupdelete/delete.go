@@ -155,8 +155,9 @@ type deleter struct {
 	c      *catalog.Catalog
 	dryRun bool
 	batch  int
-	// done are the keys deleted so far, in order, and the prefixes
-	// emptied; marker is set while a deletion marker is in place.
+	// done are the keys deleted so far (in order, but for the WAL
+	// batches sent together); marker is set while a deletion marker is
+	// in place.
 	done   []string
 	marker string
 	// listed is every key of the run's listing of WALS/, sorted; gone
