@@ -5,6 +5,7 @@
 #
 #   bench/backup.sh [SCALE]     # pgbench -i -s SCALE (default 100, about 1.5 GB); needs about
 #                               # four times the cluster's size free under BENCH_STATE
+#   BENCH_OURS_ONLY=1 bench/backup.sh 400   # ours alone, for the peak RSS of a larger cluster
 #
 # Plain and gzip, each at the default -J and at -J 4: one backup per tool and case, the two tools
 # alternating which goes first. It prints wall time, MB/s (the cluster's size, sum of
@@ -95,6 +96,8 @@ for comp in plain gzip; do
     common=("${flag[@]}" -J "$jobs" --immediate-checkpoint -h "$PG" -U postgres --endpoint-url "$S3_ENDPOINT_URL")
     order="py ours"
     ((round++ % 2)) && order="ours py"
+    pt=- pm=-
+    [[ ${BENCH_OURS_ONLY:-0} == 1 ]] && order=ours
     for who in $order; do
       if [[ $who == ours ]]; then
         read -r ot om < <(measure ours "$OURS" "${common[@]}" "$URL" "ours-$comp-$jobs")
@@ -102,10 +105,15 @@ for comp in plain gzip; do
         read -r pt pm < <(measure Barman "$PY" "${common[@]}" "$URL" "py-$comp-$jobs")
       fi
     done
-    speed=$(awk -v p="$pt" -v o="$ot" 'BEGIN {printf "%.1f×", p / o}')
-    rss=$(awk -v p="$pm" -v o="$om" 'BEGIN {printf "%.1f×", p / o}')
-    log "$comp -J $jobs: Barman $pt s ($(mbs "$pt") MB/s, $(mib "$pm") MiB), ours $ot s ($(mbs "$ot") MB/s, $(mib "$om") MiB): $speed"
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$comp" "$jobs" "$pt" "$(mbs "$pt")" "$(mib "$pm")" \
+    if [[ $pt == - ]]; then
+      speed=- rss=- pmbs=- pmib=-
+    else
+      speed=$(awk -v p="$pt" -v o="$ot" 'BEGIN {printf "%.1f×", p / o}')
+      rss=$(awk -v p="$pm" -v o="$om" 'BEGIN {printf "%.1f×", p / o}')
+      pmbs=$(mbs "$pt") pmib=$(mib "$pm")
+    fi
+    log "$comp -J $jobs: Barman $pt s ($pmbs MB/s, $pmib MiB), ours $ot s ($(mbs "$ot") MB/s, $(mib "$om") MiB): $speed"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$comp" "$jobs" "$pt" "$pmbs" "$pmib" \
       "$ot" "$(mbs "$ot")" "$(mib "$om")" "$speed" "$rss" >>"$results"
   done
 done
