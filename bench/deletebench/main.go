@@ -61,16 +61,20 @@ func main() {
 			walls      []float64
 			reqs, left int
 		}
-		res := map[string]*result{"barman": {}, "ours": {}}
+		res := map[string]*result{"barman": {}, "ours": {}, "floor": {}}
 		for r := 0; r < *rounds; r++ {
 			// Alternate which tool goes first, so neither always meets
 			// a warmer server.
-			order := []string{"barman", "ours"}
+			order := []string{"barman", "ours", "floor"}
 			if r%2 == 1 {
-				order = []string{"ours", "barman"}
+				order = []string{"ours", "barman", "floor"}
 			}
 			for _, who := range order {
 				if *only != "" && who != *only {
+					continue
+				}
+				if who == "floor" {
+					res[who].walls = append(res[who].walls, floor(endpoint, bucket, fmt.Sprintf("bench-delete-%d-floor-%d-%d", n, r, os.Getpid()), n))
 					continue
 				}
 				bin := *ours
@@ -100,16 +104,51 @@ func main() {
 				cleanup(s, prefix+"/")
 			}
 		}
-		for _, who := range []string{"barman", "ours"} {
+		for _, who := range []string{"barman", "ours", "floor"} {
 			r := res[who]
 			if len(r.walls) == 0 {
 				continue
 			}
 			slices.Sort(r.walls)
+			if who == "floor" {
+				fmt.Printf("| %d | the storage's floor: the same WAL keys deleted from memory, 8 requests of 1000 in flight | %.2f | %d | %d | 0 |\n", n, r.walls[len(r.walls)/2], (n+999)/1000, n)
+				continue
+			}
 			// n WALs before the kept backup, 2 of its own.
 			fmt.Printf("| %d | %s | %.2f | %d | %d | %d |\n", n, name(who), r.walls[len(r.walls)/2], r.reqs, n+2-r.left, r.left-2)
 		}
 	}
+}
+
+// floor seeds the catalog and deletes the n WALs of the first backup
+// straight from this process, in 1000-key requests 8 at a time: what the
+// server itself needs, against which the tools' times read.
+func floor(endpoint, bucket, prefix string, n int) float64 {
+	s := open(endpoint, bucket, prefix)
+	seed(s, prefix, n)
+	var keys []string
+	for i := 1; i <= n; i++ {
+		name := walName(i)
+		keys = append(keys, prefix+"/srv/wals/"+name[:16]+"/"+name+".gz")
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for chunk := range slices.Chunk(keys, 1000) {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := s.Delete(context.Background(), chunk, 0); err != nil {
+				fail(err.Error())
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start).Seconds()
+	cleanup(s, prefix+"/")
+	return wall
 }
 
 func name(who string) string {
