@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -117,8 +118,8 @@ func Delete(ctx context.Context, log zerolog.Logger, out io.Writer, s *storage.S
 	}
 	planErr := err
 
-	for id, st := range plan.Report {
-		log.Debug().Msgf("Retention status of backup %s: %s", id, st)
+	for _, id := range slices.Sorted(maps.Keys(plan.Report)) {
+		log.Debug().Msgf("Retention status of backup %s: %s", id, plan.Report[id])
 	}
 	for _, w := range plan.Warnings {
 		log.Warn().Msg(w)
