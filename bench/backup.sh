@@ -5,11 +5,13 @@
 #
 #   bench/backup.sh [SCALE]     # pgbench -i -s SCALE (default 100, about 1.5 GB); needs about
 #                               # four times the cluster's size free under BENCH_STATE
+#   BENCH_OURS_ONLY=1 bench/backup.sh 400   # ours alone, for the peak RSS of a larger cluster
 #
 # Plain and gzip, each at the default -J and at -J 4: one backup per tool and case, the two tools
 # alternating which goes first. It prints wall time, MB/s (the cluster's size, sum of
 # pg_database_size, over the wall time), peak RSS (/usr/bin/time %M) and the ratios
-# Barman/ours. PostgreSQL 15 runs as user postgres in BENCH_STATE, archiving with our
+# Barman/ours, and the storage's ceiling in that round: the same number of bytes uploaded from
+# memory with as many parts in flight (bench/s3ceiling), which no backup can beat. PostgreSQL 15 runs as user postgres in BENCH_STATE, archiving with our
 # wal-archive; MinIO runs on its own port (BENCH_S3_PORT, default 9300), stopped at the end.
 # Absolute times on shared machines are noisy: read the ratios.
 set -euo pipefail
@@ -46,6 +48,8 @@ mkdir -p "$BIN"
 # Built as released (goreleaser.yaml): static, stripped, without urfave/cli's doc generators.
 CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o "$BIN/barman-cloud" ./cmd/barman-cloud
 for t in wal-archive backup; do ln -sf barman-cloud "$BIN/barman-cloud-$t"; done
+# What MinIO takes in through the same part uploads, with nothing to read or compress.
+go build -o "$BIN/s3ceiling" ./bench/s3ceiling
 OURS="$BIN/barman-cloud-backup"
 PY=/usr/bin/barman-cloud-backup
 URL="s3://$S3_BUCKET/bench-backup-$$"
@@ -85,16 +89,20 @@ mbs() { awk -v s="$SIZE" -v t="$1" 'BEGIN {printf "%.0f", s / 1e6 / t}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 results="$(mktemp)"
-echo "| backup | -J | Barman 3.4.0 s | MB/s | peak RSS MiB | ours s | MB/s | peak RSS MiB | speed ours/Barman | RSS Barman/ours |" >"$results"
-echo "|---|---|---|---|---|---|---|---|---|---|" >>"$results"
+echo "| backup | -J | storage ceiling MB/s | Barman 3.4.0 s | MB/s | peak RSS MiB | ours s | MB/s | peak RSS MiB | speed ours/Barman | RSS Barman/ours |" >"$results"
+echo "|---|---|---|---|---|---|---|---|---|---|---|" >>"$results"
 round=0
 for comp in plain gzip; do
   flag=()
   [[ $comp == gzip ]] && flag=(--gzip)
   for jobs in 2 4; do
     common=("${flag[@]}" -J "$jobs" --immediate-checkpoint -h "$PG" -U postgres --endpoint-url "$S3_ENDPOINT_URL")
+    # The ceiling: the cluster's size uploaded from memory, -J parts in flight, in this round.
+    read -r _ ceil < <("$BIN/s3ceiling" -endpoint "$S3_ENDPOINT_URL" -jobs "$jobs" -size "$SIZE" "$URL/ceiling-$comp-$jobs")
     order="py ours"
     ((round++ % 2)) && order="ours py"
+    pt=- pm=-
+    [[ ${BENCH_OURS_ONLY:-0} == 1 ]] && order=ours
     for who in $order; do
       if [[ $who == ours ]]; then
         read -r ot om < <(measure ours "$OURS" "${common[@]}" "$URL" "ours-$comp-$jobs")
@@ -102,10 +110,15 @@ for comp in plain gzip; do
         read -r pt pm < <(measure Barman "$PY" "${common[@]}" "$URL" "py-$comp-$jobs")
       fi
     done
-    speed=$(awk -v p="$pt" -v o="$ot" 'BEGIN {printf "%.1f×", p / o}')
-    rss=$(awk -v p="$pm" -v o="$om" 'BEGIN {printf "%.1f×", p / o}')
-    log "$comp -J $jobs: Barman $pt s ($(mbs "$pt") MB/s, $(mib "$pm") MiB), ours $ot s ($(mbs "$ot") MB/s, $(mib "$om") MiB): $speed"
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$comp" "$jobs" "$pt" "$(mbs "$pt")" "$(mib "$pm")" \
+    if [[ $pt == - ]]; then
+      speed=- rss=- pmbs=- pmib=-
+    else
+      speed=$(awk -v p="$pt" -v o="$ot" 'BEGIN {printf "%.1f×", p / o}')
+      rss=$(awk -v p="$pm" -v o="$om" 'BEGIN {printf "%.1f×", p / o}')
+      pmbs=$(mbs "$pt") pmib=$(mib "$pm")
+    fi
+    log "$comp -J $jobs: storage ceiling $ceil MB/s; Barman $pt s ($pmbs MB/s, $pmib MiB), ours $ot s ($(mbs "$ot") MB/s, $(mib "$om") MiB): $speed"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$comp" "$jobs" "$ceil" "$pt" "$pmbs" "$pmib" \
       "$ot" "$(mbs "$ot")" "$(mib "$om")" "$speed" "$rss" >>"$results"
   done
 done

@@ -9,7 +9,9 @@
 # barman-cloud-backup (the backup tool both restores read): plain and gzip (-z). Each backup is
 # then restored ROUNDS times by each tool, alternating which goes first, into a fresh directory.
 # Reported per backup: median wall time, MB/s (restored PGDATA bytes / wall time), peak RSS
-# (/usr/bin/time %M, the largest over the rounds) and the ratio Barman/ours. Our restored tree is
+# (/usr/bin/time %M, the largest over the rounds) and the ratio Barman/ours, and the median time
+# of bare downloads of the same archives into nothing (bench/s3ceiling -get), which no restore
+# can beat. Our restored tree is
 # checked against Barman's (same files, sizes and contents) once per backup.
 #
 # The MinIO of scripts/testenv.sh is started on its own port (BENCH_S3_PORT, default 9300) and
@@ -46,6 +48,8 @@ chmod 0755 "$BIN"
 # Built as released (goreleaser.yaml): static, stripped, without urfave/cli's doc generators.
 CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o "$BIN/barman-cloud" ./cmd/barman-cloud
 ln -sf barman-cloud "$BIN/barman-cloud-restore"
+# Bare downloads of the same archives: the ceiling a restore reads against.
+go build -o "$BIN/s3ceiling" ./bench/s3ceiling
 OURS="$BIN/barman-cloud-restore"
 PY=/usr/bin/barman-cloud-restore
 
@@ -82,8 +86,8 @@ listing() { (cd "$1" && find . -printf '%p %y %s %m %l\n' | sort && find . -type
 
 results="$(mktemp)"
 cleanup+=("rm -f '$results'")
-echo "| backup | Barman 3.4.0 median s | MB/s | ours median s | MB/s | ratio | peak RSS Barman / ours (MiB) |" >"$results"
-echo "|---|---|---|---|---|---|---|" >>"$results"
+echo "| backup | bare GET s | Barman 3.4.0 median s | MB/s | ours median s | MB/s | ratio | peak RSS Barman / ours (MiB) |" >"$results"
+echo "|---|---|---|---|---|---|---|---|" >>"$results"
 for comp in plain gzip; do
   flag=(); [[ $comp == gzip ]] && flag=(-z)
   log "Barman's barman-cloud-backup ($comp)"
@@ -92,7 +96,7 @@ for comp in plain gzip; do
   log "backup ($comp) took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
   id=$(barman-cloud-backup-list --endpoint-url "$S3_ENDPOINT_URL" "$URL-$comp" pg | awk 'NR==2 {print $1}')
   cleanup+=("barman-cloud-backup-delete --endpoint-url '$S3_ENDPOINT_URL' '$URL-$comp' pg -b '$id'")
-  ours_t=(); py_t=(); ours_rss=(); py_rss=()
+  ours_t=(); py_t=(); ours_rss=(); py_rss=(); get_t=()
   for ((r = 0; r < ROUNDS; r++)); do
     for who in $([[ $((r % 2)) == 0 ]] && echo "py ours" || echo "ours py"); do
       dest="$TESTENV_STATE/restore-$who"
@@ -108,22 +112,27 @@ for comp in plain gzip; do
       [[ $s == 0 ]] || { log "$who restore failed ($comp):"; cat "$TESTENV_STATE/cmd.err" >&2; exit 1; }
       log "$comp round $r: $who $t s, $((m / 1024)) MiB"
     done
+    read -r t _ < <("$BIN/s3ceiling" -endpoint "$S3_ENDPOINT_URL" -get "$URL-$comp/pg/base/$id/")
+    get_t+=("$t")
     if ((r == 0)); then
+      # MB/s: of what is restored (PGDATA without pg_wal's content, which is not in a backup).
+      size=$(du -sb "$TESTENV_STATE/restore-ours" | cut -f1)
       diff <(listing "$TESTENV_STATE/restore-ours") <(listing "$TESTENV_STATE/restore-py") >/dev/null ||
         { log "our restore ($comp) differs from Barman's"; exit 1; }
     fi
   done
   rm -rf "$TESTENV_STATE/restore-ours" "$TESTENV_STATE/restore-py"
   om=$(printf '%s\n' "${ours_t[@]}" | median); pm=$(printf '%s\n' "${py_t[@]}" | median)
+  gm=$(printf '%s\n' "${get_t[@]}" | median)
   orss=$(printf '%s\n' "${ours_rss[@]}" | max); prss=$(printf '%s\n' "${py_rss[@]}" | max)
   mbs() { awk -v n="$size" -v t="$1" 'BEGIN {printf "%.0f", n / 1e6 / t}'; }
   ratio=$(awk -v p="$pm" -v o="$om" 'BEGIN {printf "%.1f×", p/o}')
-  printf '| %s | %s | %s | %s | %s | %s | %.0f / %.0f |\n' "$comp" "$pm" "$(mbs "$pm")" "$om" "$(mbs "$om")" "$ratio" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f |\n' "$comp" "$gm" "$pm" "$(mbs "$pm")" "$om" "$(mbs "$om")" "$ratio" \
     "$(awk -v k="$prss" 'BEGIN{print k/1024}')" "$(awk -v k="$orss" 'BEGIN{print k/1024}')" >>"$results"
-  log "$comp: Barman $pm s, ours $om s, $ratio"
+  log "$comp: bare GET $gm s, Barman $pm s, ours $om s, $ratio"
 done
 
 echo
-echo "Restore of a pgbench -s $SCALE cluster ($((size / 1024 / 1024)) MiB), $ROUNDS rounds, $(nproc) cores, loopback MinIO:"
+echo "Restore of a pgbench -s $SCALE cluster ($((size / 1024 / 1024)) MiB restored), $ROUNDS rounds, $(nproc) cores, loopback MinIO:"
 echo
 cat "$results"

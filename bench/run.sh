@@ -2,7 +2,8 @@
 # bench/run.sh — barman-cloud (Go) against Barman's Python tools, in the same run, on the same
 # real WAL files, to the same loopback MinIO. Not a test: it prints figures.
 #
-#   bench/run.sh [ROUNDS]        # default 7 rounds per case; needs ~3 GB free in /tmp
+#   bench/run.sh [ROUNDS]        # default 7 rounds per case; needs ~3 GB free in /tmp, and
+#                                # ~6 GB more for the backup half (BENCH_BACKUPS=0 skips it)
 #
 # Per compression it reports the median wall time per WAL for each tool (a new process per WAL,
 # as archive_command runs it), the ratio Barman/ours, and our peak RSS (max resident set over the
@@ -208,3 +209,13 @@ echo
 echo "barman-cloud $("$BIN/barman-cloud" --version | awk '{print $2}') vs $("$PY_ARCHIVE" --version 2>&1), $ROUNDS rounds, MinIO on 127.0.0.1, $(nproc) cores, $(date -u +%Y-%m-%d)"
 cat "$results"
 rm -f "$results"
+
+# The base-backup half, each on a MinIO of its own (ports next to this one's): a pgbench cluster
+# of BENCH_SCALE (default 100, about 1.5 GB) backed up, then restored, by both tools in the same
+# run. BENCH_BACKUPS=0 skips it (it needs about 4 times the cluster's size free in /tmp).
+if [[ ${BENCH_BACKUPS:-1} != 0 ]]; then
+  echo
+  BENCH_S3_PORT=$((S3_PORT + 1)) BENCH_STATE="$TESTENV_STATE-backup" bench/backup.sh "${BENCH_SCALE:-100}"
+  echo
+  BENCH_S3_PORT=$((S3_PORT + 2)) BENCH_STATE="$TESTENV_STATE-restore" bench/restore.sh "${BENCH_SCALE:-100}" 3
+fi

@@ -230,6 +230,72 @@ _barman_cloud_backup_show()
     COMPREPLY=()
 }
 
+# barman-cloud-backup-delete
+_barman_cloud_backup_delete()
+{
+    local prev=$1 cur=$2
+    case $prev in
+    --cloud-provider)
+        _barman_cloud_reply "$cur" aws-s3 azure-blob-storage google-cloud-storage
+        return ;;
+    --azure-credential|--credential|--default)
+        _barman_cloud_reply "$cur" azure-cli managed-identity default
+        return ;;
+    --read-timeout|--max-time|-b|--backup-id|-r|--retention-policy|-m|--minimum-redundancy|--batch-size|--endpoint-url|-P|--aws-profile|--profile)
+        COMPREPLY=()
+        return ;;
+    esac
+    case $cur in
+    --cloud-provider=*)
+        _barman_cloud_reply "$cur" --cloud-provider=aws-s3 --cloud-provider=azure-blob-storage --cloud-provider=google-cloud-storage
+        return ;;
+    --azure-credential=*|--credential=*|--default=*)
+        _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
+        return ;;
+    -*)
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time -b --backup-id -r --retention-policy -m --minimum-redundancy --dry-run --batch-size --endpoint-url -P --aws-profile --profile --check-object-lock --azure-credential --credential --default
+        return ;;
+    esac
+    # A positional argument: bash falls back to file names.
+    COMPREPLY=()
+}
+
+# barman-cloud-backup-keep
+_barman_cloud_backup_keep()
+{
+    local prev=$1 cur=$2
+    case $prev in
+    --cloud-provider)
+        _barman_cloud_reply "$cur" aws-s3 azure-blob-storage google-cloud-storage
+        return ;;
+    --target)
+        _barman_cloud_reply "$cur" full standalone
+        return ;;
+    --azure-credential|--credential|--default)
+        _barman_cloud_reply "$cur" azure-cli managed-identity default
+        return ;;
+    --read-timeout|--max-time|--endpoint-url|-P|--aws-profile|--profile)
+        COMPREPLY=()
+        return ;;
+    esac
+    case $cur in
+    --cloud-provider=*)
+        _barman_cloud_reply "$cur" --cloud-provider=aws-s3 --cloud-provider=azure-blob-storage --cloud-provider=google-cloud-storage
+        return ;;
+    --target=*)
+        _barman_cloud_reply "$cur" --target=full --target=standalone
+        return ;;
+    --azure-credential=*|--credential=*|--default=*)
+        _barman_cloud_reply "$cur" --azure-credential=azure-cli --azure-credential=managed-identity --azure-credential=default --credential=azure-cli --credential=managed-identity --credential=default --default=azure-cli --default=managed-identity --default=default
+        return ;;
+    -*)
+        _barman_cloud_reply "$cur" -V --version --help -v --verbose -q --quiet -t --test --cloud-provider --read-timeout --max-time -r --release -s --status --target --endpoint-url -P --aws-profile --profile --azure-credential --credential --default
+        return ;;
+    esac
+    # A positional argument: bash falls back to file names.
+    COMPREPLY=()
+}
+
 # barman-cloud-restore
 _barman_cloud_restore()
 {
@@ -287,7 +353,7 @@ _barman_cloud()
             if [[ $cur == -* ]]; then
                 _barman_cloud_reply "$cur" -V --version --help
             else
-                _barman_cloud_reply "$cur" wal-archive wal-restore check-wal-archive backup backup-list backup-show restore
+                _barman_cloud_reply "$cur" wal-archive wal-restore check-wal-archive backup backup-list backup-show backup-delete backup-keep restore
             fi
             return
         fi
@@ -309,6 +375,10 @@ _barman_cloud()
         _barman_cloud_backup_list "$prev" "$cur" ;;
     barman-cloud-backup-show)
         _barman_cloud_backup_show "$prev" "$cur" ;;
+    barman-cloud-backup-delete)
+        _barman_cloud_backup_delete "$prev" "$cur" ;;
+    barman-cloud-backup-keep)
+        _barman_cloud_backup_keep "$prev" "$cur" ;;
     barman-cloud-restore)
         _barman_cloud_restore "$prev" "$cur" ;;
     *)
@@ -316,4 +386,4 @@ _barman_cloud()
     esac
 }
 
-complete -o default -F _barman_cloud barman-cloud barman-cloud-wal-archive barman-cloud-wal-restore barman-cloud-check-wal-archive barman-cloud-backup barman-cloud-backup-list barman-cloud-backup-show barman-cloud-restore
+complete -o default -F _barman_cloud barman-cloud barman-cloud-wal-archive barman-cloud-wal-restore barman-cloud-check-wal-archive barman-cloud-backup barman-cloud-backup-list barman-cloud-backup-show barman-cloud-backup-delete barman-cloud-backup-keep barman-cloud-restore

@@ -137,6 +137,10 @@ func TestNamesCannotEscape(t *testing.T) {
 		"check-wal-archive": func(url, server, _ string) []string { return []string{url, server} },
 		"backup-list":       func(url, server, _ string) []string { return []string{url, server} },
 		"backup-show":       func(url, server, _ string) []string { return []string{url, server, "latest"} },
+		"backup-delete": func(url, server, _ string) []string {
+			return []string{"--dry-run", "-r", "REDUNDANCY 1", url, server}
+		},
+		"backup-keep": func(url, server, _ string) []string { return []string{"-s", url, server, "latest"} },
 		// -t: without it, the backup contacts PostgreSQL before the
 		// storage, and the control below would not reach the probe.
 		"backup": func(url, server, _ string) []string { return []string{"-t", url, server} },

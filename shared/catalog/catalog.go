@@ -58,6 +58,12 @@ type Unreadable struct {
 type List struct {
 	Backups    []Backup // sorted by ID
 	Unreadable []Unreadable
+	// Pending are the backups whose deletion barman-cloud-backup-delete
+	// began and did not finish: backup.info is gone, the deletion marker
+	// (MarkerKey) holds a copy of it. Barman does not see them (a
+	// directory without backup.info is skipped); only the delete tool uses
+	// them, to finish the job. Sorted by ID.
+	Pending []Backup
 }
 
 // ByID returns the backup with id, if it was read.
@@ -84,6 +90,46 @@ func (c *Catalog) InfoKey(id string) string { return wal.PyJoin(c.Base, id, "bac
 // Dir is the "directory" of backup id's objects, with a trailing "/".
 func (c *Catalog) Dir(id string) string { return wal.PyJoin(c.Base, id) + "/" }
 
+// MarkerKey is the key of backup id's deletion marker: a copy of its
+// backup.info that barman-cloud-backup-delete writes before it deletes
+// backup.info, and deletes once the archives and the WALs it clears are
+// gone. Its name claims no archive family (get_backup_files) and Barman's
+// catalog ignores it.
+func (c *Catalog) MarkerKey(id string) string { return wal.PyJoin(c.Base, id, "backup.info.deleting") }
+
+// WriteMarker copies backup id's backup.info, byte for byte, to its
+// deletion marker; it returns ErrNoBackup when backup.info is gone.
+func (c *Catalog) WriteMarker(ctx context.Context, id string) error {
+	data, err := c.get(ctx, c.InfoKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrNoBackup
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", c.InfoKey(id), err)
+	}
+	key := c.MarkerKey(id)
+	return c.Store.Retry(ctx, "uploading "+key, func(ctx context.Context) error {
+		return c.Store.Upload(ctx, key, strings.NewReader(string(data)), int64(len(data)), storage.UploadOptions{})
+	})
+}
+
+// readMarker reads backup id's deletion marker: ErrNoBackup when there is
+// none, a *ParseError when it cannot be parsed.
+func (c *Catalog) readMarker(ctx context.Context, id string) (*backupinfo.Info, error) {
+	data, err := c.get(ctx, c.MarkerKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrNoBackup
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", c.MarkerKey(id), err)
+	}
+	info, err := backupinfo.Parse(data)
+	if err != nil {
+		return nil, &ParseError{ID: id, Err: err}
+	}
+	return info, nil
+}
+
 // List reads the catalog (get_backup_list): every "directory" under
 // BASE/ is a backup ID whose backup.info is read; one that is missing is
 // skipped silently (a backup still running, or an orphan), one that cannot
@@ -100,6 +146,15 @@ func (c *Catalog) List(ctx context.Context) (*List, error) {
 	for _, d := range dirs {
 		id := wal.Basename(strings.TrimSuffix(d, "/"))
 		info, err := c.Read(ctx, id)
+		if errors.Is(err, ErrNoBackup) {
+			// A backup still running, an orphan, or one whose deletion
+			// was interrupted: only the last has a marker.
+			info, err = c.readMarker(ctx, id)
+			if err == nil {
+				l.Pending = append(l.Pending, Backup{ID: id, Info: info})
+				continue
+			}
+		}
 		switch {
 		case errors.Is(err, ErrNoBackup):
 			continue
@@ -113,6 +168,7 @@ func (c *Catalog) List(ctx context.Context) (*List, error) {
 	}
 	sort.Slice(l.Backups, func(i, j int) bool { return l.Backups[i].ID < l.Backups[j].ID })
 	sort.Slice(l.Unreadable, func(i, j int) bool { return l.Unreadable[i].ID < l.Unreadable[j].ID })
+	sort.Slice(l.Pending, func(i, j int) bool { return l.Pending[i].ID < l.Pending[j].ID })
 	c.list = l
 	return l, nil
 }
@@ -190,6 +246,12 @@ func (c *Catalog) WriteInfo(ctx context.Context, id string, info *backupinfo.Inf
 // WALs reads the WAL catalog (get_wal_paths) from one recursive listing of
 // WALS/.
 func (c *Catalog) WALs(ctx context.Context) (retention.WALs, error) {
+	w, _, err := c.WALListing(ctx)
+	return w, err
+}
+
+// WALListing is WALs, with every key of the listing, WAL or not, sorted.
+func (c *Catalog) WALListing(ctx context.Context) (retention.WALs, []string, error) {
 	prefix := strings.TrimSuffix(wal.WalsDir(c.Store.Loc.Prefix, c.Server), "/")
 	var keys []string
 	err := c.Store.Walk(ctx, prefix+"/", "", func(o storage.Object) error {
@@ -197,7 +259,24 @@ func (c *Catalog) WALs(ctx context.Context) (retention.WALs, error) {
 		return nil
 	})
 	if err != nil {
-		return retention.WALs{}, fmt.Errorf("listing the WALs under %s/: %w", prefix, err)
+		return retention.WALs{}, nil, fmt.Errorf("listing the WALs under %s/: %w", prefix, err)
 	}
-	return retention.ListWALs(prefix, keys), nil
+	sort.Strings(keys)
+	return retention.ListWALs(prefix, keys), keys, nil
+}
+
+// Retention is what the retention rules need of backup b, with its keep
+// annotation.
+func (b Backup) Retention(keep retention.Keep) retention.Backup {
+	rb := retention.Backup{ID: b.ID, Keep: keep}
+	if s, ok := b.Info.Status.Get(); ok {
+		rb.Status = string(s)
+	}
+	if t, ok := b.Info.Timeline.Get(); ok && t > 0 && t <= 1<<31 {
+		rb.Timeline = int(t)
+	}
+	rb.BeginWAL, _ = b.Info.BeginWAL.Get()
+	rb.EndWAL, _ = b.Info.EndWAL.Get()
+	rb.EndTime, _ = b.Info.EndTime.Get()
+	return rb
 }

@@ -206,3 +206,35 @@ func TestWALs(t *testing.T) {
 		t.Errorf("WALs %+v", w)
 	}
 }
+
+// TestPending: a backup whose backup.info is gone but whose deletion
+// marker remains is Pending, read from the marker; a broken marker is
+// unreadable; a directory with neither is skipped.
+func TestPending(t *testing.T) {
+	c := fixtureC(t, "pfx")
+	ctx := context.Background()
+	if err := c.WriteMarker(ctx, "20240101T000000"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Store.Delete(ctx, []string{c.InfoKey("20240101T000000")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	put(t, c.Store, c.MarkerKey("20240301T000000"), "status=DONE\ngarbage line\n")
+	put(t, c.Store, c.Dir("20240302T000000")+"data.tar", "tar")
+	if err := c.WriteMarker(ctx, "20240303T000000"); !errors.Is(err, ErrNoBackup) {
+		t.Errorf("marker of a backup without backup.info: %v", err)
+	}
+	l, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Pending) != 1 || l.Pending[0].ID != "20240101T000000" || l.Pending[0].Retention(retention.NoKeep).BeginWAL != "000000010000000000000002" {
+		t.Errorf("pending %+v", l.Pending)
+	}
+	if _, ok := l.ByID("20240101T000000"); ok || len(l.Backups) != 5 {
+		t.Errorf("a pending backup is listed: %d backups", len(l.Backups))
+	}
+	if ids := l.UnreadableIDs(); !slices.Equal(ids, []string{"20240301T000000"}) {
+		t.Errorf("unreadable %v", ids)
+	}
+}

@@ -304,7 +304,7 @@ func complete(w io.Writer, specs *specTable, args []string) {
 }
 
 // multiUsage is the one-line summary of the multi-call binary.
-const multiUsage = "Barman's barman-cloud-* PostgreSQL WAL tools in one static binary"
+const multiUsage = "Barman's barman-cloud-* PostgreSQL backup and WAL tools in one static binary"
 
 const multiDescription = `One static binary that does what Barman's Python barman-cloud-* tools do, with the same options, exit statuses and object layout, so that a bucket written by either is read by the other.
 

@@ -39,6 +39,13 @@ type Request struct {
 	Now time.Time
 	// MinRedundancy is -m/--minimum-redundancy.
 	MinRedundancy int
+	// Resume lists backups of the catalog whose deletion an earlier run
+	// began and did not finish (their backup.info is gone; the tool reads
+	// them from its deletion marker). They are deleted first, by ascending
+	// ID, with this request's WAL rule (-b or -r), and are left out of the
+	// retention report and of the -b refusals: to the operator they are
+	// already gone. A BackupID among them asks only to finish them.
+	Resume []string
 	// PrefixDeletes says whether whole WAL hash directories are deleted
 	// with one prefix deletion. Barman does this on S3 only: the other
 	// providers raise NotImplementedError from get_prefixes and every WAL
@@ -60,7 +67,9 @@ type Plan struct {
 // the order _delete_backup runs them:
 //
 //  1. the backup's archives, listed from storage by the caller
-//     (get_backup_files, allow_missing), then its backup.info;
+//     (get_backup_files, allow_missing), and its backup.info (Barman
+//     deletes the archives first; barman-cloud-backup-delete deletes
+//     backup.info first, see its documentation);
 //  2. everything under each of WALPrefixes (delete_under_prefix: WALs and
 //     any other object; --batch-size is the caller's to honour here too,
 //     where Barman sends 1000 keys per request whatever it says);
@@ -209,15 +218,23 @@ func planDeletion(c Catalog, w WALs, r Request, safe bool) (Plan, error) {
 		ids            []string
 		skipStandalone bool
 	)
-	if r.Policy != nil {
-		p.Report, p.Warnings = Report(*r.Policy, c.Backups, r.Now, r.MinRedundancy, r.Server)
+	resume := slices.Sorted(slices.Values(r.Resume))
+	resume = slices.DeleteFunc(slices.Compact(resume), func(id string) bool { _, ok := find(c.Backups, id); return !ok })
+	// listed is the catalog as the operator sees it: without the backups
+	// whose deletion is under way.
+	listed := slices.DeleteFunc(slices.Clone(c.Backups), func(b Backup) bool { return slices.Contains(resume, b.ID) })
+	switch {
+	case r.Policy != nil:
+		p.Report, p.Warnings = Report(*r.Policy, listed, r.Now, r.MinRedundancy, r.Server)
 		ids = ObsoleteIDs(p.Report)
-	} else {
-		target, ok := find(c.Backups, r.BackupID)
+	case slices.Contains(resume, r.BackupID):
+		skipStandalone = true
+	default:
+		target, ok := find(listed, r.BackupID)
 		if err := CheckKeep(r.BackupID, target.Keep, r.Server); err != nil {
 			return Plan{}, err
 		}
-		if err := CheckMinimumRedundancy(c.Backups, r.BackupID, r.MinRedundancy, r.Server); err != nil {
+		if err := CheckMinimumRedundancy(listed, r.BackupID, r.MinRedundancy, r.Server); err != nil {
 			return Plan{}, err
 		}
 		if !ok {
@@ -225,7 +242,7 @@ func planDeletion(c Catalog, w WALs, r Request, safe bool) (Plan, error) {
 		}
 		ids, skipStandalone = []string{r.BackupID}, true
 	}
-	p.Steps = planSteps(c.Backups, w, ids, skipStandalone, r.PrefixDeletes, safe)
+	p.Steps = planSteps(c.Backups, w, append(resume, ids...), skipStandalone, r.PrefixDeletes, safe)
 	return p, nil
 }
 

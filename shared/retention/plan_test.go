@@ -278,3 +278,36 @@ func TestPlanFixes(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanResume: a backup whose deletion was interrupted is deleted first
+// with the request's WAL rule, is not in the report, and the request's
+// own steps are those an uninterrupted run would have had.
+func TestPlanResume(t *testing.T) {
+	wals := ListWALs(walsC, walKeysC)
+	first := stepWant{id: "20240101T000000", keys: []string{w1("01.gz"), w1("02.00000028.backup.gz"), w1("02.gz"), w1("03.gz")}}
+	weekly := stepWant{id: "20240122T000000", keys: []string{w1("12.gz"), w1("30.gz")}}
+	p, err := PlanDeletion(Catalog{Backups: fixtureC()}, wals, Request{Server: "srv", Policy: policy(t, "REDUNDANCY 2"), Now: nowC, PrefixDeletes: true,
+		Resume: []string{"20240101T000000", "20230101T000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSteps(t, "-r with 0101 resumed", p.Steps, []stepWant{first, weekly})
+	if _, ok := p.Report["20240101T000000"]; ok {
+		t.Errorf("resumed backup in the report: %v", p.Report)
+	}
+	// -b naming the resumed backup: only its deletion, no -b refusal
+	// (the minimum redundancy does not count it).
+	p, err = PlanDeletion(Catalog{Backups: fixtureC()}, wals, Request{Server: "srv", BackupID: "20240101T000000", MinRedundancy: 5, PrefixDeletes: true,
+		Resume: []string{"20240101T000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSteps(t, "-b of the resumed backup", p.Steps, []stepWant{first})
+	// -b of another backup: the resumed one first, then -b's.
+	p, err = PlanDeletion(Catalog{Backups: fixtureC()}, wals, Request{Server: "srv", BackupID: "20240205T000000", PrefixDeletes: true,
+		Resume: []string{"20240101T000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSteps(t, "-b after a resumed backup", p.Steps, []stepWant{first, {id: "20240205T000000"}})
+}

@@ -150,6 +150,16 @@ func (s *Store) Delete(ctx context.Context, keys []string, batchSize int) ([]str
 	return deleted, nil
 }
 
+// DeleteBatchSize is the number of keys Delete sends in one request for
+// a batchSize as Delete takes it (0: the provider's most).
+func (s *Store) DeleteBatchSize(batchSize int) int {
+	most := s.writePath().maxBatch
+	if batchSize == 0 {
+		return most
+	}
+	return max(1, min(batchSize, most))
+}
+
 // DeletePrefix deletes every object whose key starts with prefix, which
 // must end with "/" (Barman's delete_under_prefix refuses anything else,
 // so that a mistake cannot empty a bucket): it lists them all, then

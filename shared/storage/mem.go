@@ -122,3 +122,31 @@ func (p *memParts) abort(context.Context) error {
 	delete(p.m.open, p)
 	return nil
 }
+
+// FailDeletes injects a fault into a memory store's deletes, for the tests
+// of tools that must survive a deletion cut off in the middle: fail is
+// called with each key before it is deleted, and an error it returns fails
+// that key and ends its batch, as a provider's refusal would (the keys
+// before it in the batch are deleted). nil removes the fault. It panics on
+// any other store.
+func (s *Store) FailDeletes(fail func(key string) error) {
+	if s.mem == nil {
+		panic("storage: FailDeletes on a store that is not a memory store")
+	}
+	if fail == nil {
+		s.wp.deleteBatch = s.deleteEach
+		return
+	}
+	s.wp.deleteBatch = func(ctx context.Context, keys []string) (batchResult, error) {
+		for i, k := range keys {
+			if err := fail(k); err != nil {
+				r, derr := s.deleteEach(ctx, keys[:i])
+				if derr != nil {
+					return r, derr
+				}
+				return r, &DeleteError{Key: k, Code: "InjectedFault", Status: 403, Err: err}
+			}
+		}
+		return s.deleteEach(ctx, keys)
+	}
+}

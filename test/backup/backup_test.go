@@ -39,12 +39,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	s := pgtest.New(t)
-	s.AddEnv(
-		"AWS_ACCESS_KEY_ID="+harness.Env(t, "AWS_ACCESS_KEY_ID"),
-		"AWS_SECRET_ACCESS_KEY="+harness.Env(t, "AWS_SECRET_ACCESS_KEY"),
-		"AWS_REGION="+harness.Env(t, "AWS_REGION"),
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	s.AddStorageEnv()
 	c := s.InitDB("pg", 16)
 	set := c.BaseSettings()
 	set["archive_mode"] = "on"

@@ -78,12 +78,7 @@ type scenario struct {
 func newScenario(t *testing.T, v variant) *scenario {
 	sc := &scenario{t: t, v: v, s: pgtest.New(t), segSize: uint64(v.segMiB) << 20}
 	// What archive_command and restore_command need to reach the storage.
-	sc.s.AddEnv(
-		"AWS_ACCESS_KEY_ID="+harness.Env(t, "AWS_ACCESS_KEY_ID"),
-		"AWS_SECRET_ACCESS_KEY="+harness.Env(t, "AWS_SECRET_ACCESS_KEY"),
-		"AWS_REGION="+harness.Env(t, "AWS_REGION"),
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	sc.s.AddStorageEnv()
 	sc.endpoint = harness.Env(t, "S3_ENDPOINT_URL")
 	sc.bucket = harness.Env(t, "S3_BUCKET")
 	sc.prefix = harness.UniquePrefix(t)

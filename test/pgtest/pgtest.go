@@ -95,6 +95,22 @@ func New(t *testing.T) *Sandbox {
 // needs, say).
 func (s *Sandbox) AddEnv(kv ...string) { s.env = append(s.env, kv...) }
 
+// AddStorageEnv gives the PostgreSQL programs (archive_command,
+// restore_command) the credentials and endpoints of the test servers of
+// scripts/testenv.sh: MinIO's keys, Azurite's connection string,
+// fake-gcs-server's host.
+func (s *Sandbox) AddStorageEnv() {
+	s.t.Helper()
+	s.AddEnv(
+		"AWS_ACCESS_KEY_ID="+harness.Env(s.t, "AWS_ACCESS_KEY_ID"),
+		"AWS_SECRET_ACCESS_KEY="+harness.Env(s.t, "AWS_SECRET_ACCESS_KEY"),
+		"AWS_REGION="+harness.Env(s.t, "AWS_REGION"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AZURE_STORAGE_CONNECTION_STRING="+harness.Env(s.t, "AZURE_STORAGE_CONNECTION_STRING"),
+		"STORAGE_EMULATOR_HOST="+harness.Env(s.t, "STORAGE_EMULATOR_HOST"),
+	)
+}
+
 // Tool is the path of a barman-cloud tool that PostgreSQL can run: the
 // first call copies the binary harness builds, with its tool symlinks, into
 // the sandbox.

@@ -11,6 +11,8 @@ package all
 import (
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
 	"github.com/barmancloud/barman-cloud/tools/backup"
+	"github.com/barmancloud/barman-cloud/tools/backupdelete"
+	"github.com/barmancloud/barman-cloud/tools/backupkeep"
 	"github.com/barmancloud/barman-cloud/tools/backuplist"
 	"github.com/barmancloud/barman-cloud/tools/backupshow"
 	"github.com/barmancloud/barman-cloud/tools/checkwalarchive"
@@ -28,5 +30,7 @@ var Tools = []*cloudcli.Tool{
 	backup.Tool,
 	backuplist.Tool,
 	backupshow.Tool,
+	backupdelete.Tool,
+	backupkeep.Tool,
 	restore.Tool,
 }

@@ -51,3 +51,28 @@ func FileStore(t testing.TB) (*storage.Store, string) {
 	t.Cleanup(func() { s.Close() })
 	return s, "file://" + dir
 }
+
+// WALKeysC are the WAL objects of catalog C (§11.1), relative to WALS/.
+var WALKeysC = []string{
+	"0000000100000000/000000010000000000000001.gz",
+	"0000000100000000/000000010000000000000002.gz",
+	"0000000100000000/000000010000000000000002.00000028.backup.gz",
+	"0000000100000000/000000010000000000000003.gz",
+	"0000000100000000/000000010000000000000010.gz",
+	"0000000100000000/000000010000000000000011.gz",
+	"0000000100000000/000000010000000000000012.gz",
+	"0000000100000000/000000010000000000000030.gz",
+	"0000000100000000/garbage.txt",
+	"0000000100000001/000000010000000100000005.gz",
+	"0000000100000001/000000010000000100000006.partial",
+	"0000000200000001/000000020000000100000010.gz",
+	"00000002.history.gz",
+}
+
+// FixtureCWALs writes the WAL objects of catalog C for server into s.
+func FixtureCWALs(t testing.TB, s *storage.Store, server string) {
+	t.Helper()
+	for _, k := range WALKeysC {
+		Put(t, s, wal.WalsDir(s.Loc.Prefix, server)+k, "wal")
+	}
+}
