@@ -54,6 +54,7 @@ With --jobs N (N > 1) and WAL_PATH in PostgreSQL's pg_wal, the call also uploads
 		{Comment: "postgresql.conf: archive to S3, gzip-compressed", Command: `archive_command = 'barman-cloud-wal-archive --gzip s3://bucket/prefix pg %p'`},
 		{Comment: "an S3-compatible server (MinIO) with path-style addressing", Command: `barman-cloud-wal-archive --endpoint-url http://127.0.0.1:9000 --zstd s3://bucket/pg-archive pg pg_wal/000000010000000000000001`},
 		{Comment: "Azure Blob Storage with an account key, tagged", Command: `AZURE_STORAGE_KEY=... barman-cloud-wal-archive --cloud-provider azure-blob-storage --tag env,prod https://acct.blob.core.windows.net/container/prefix pg %p`},
+		{Comment: "postgresql.conf of a busy primary: up to 4 segments uploaded at once", Command: `archive_command = 'barman-cloud-wal-archive --jobs 4 --zstd s3://bucket/prefix pg %p'`},
 		{Comment: "a local directory, to try it out", Command: `barman-cloud-wal-archive --lz4 file:///var/tmp/wal-archive pg pg_wal/000000010000000000000001`},
 	},
 }

@@ -71,6 +71,7 @@ With --prefetch N (N > 1; barman-wal-restore calls it --parallel), once a segmen
 	},
 	Examples: []cloudcli.Example{
 		{Comment: "postgresql.conf (or CloudNativePG's equivalent): restore from S3", Command: `restore_command = 'barman-cloud-wal-restore s3://bucket/prefix pg %f %p'`},
+		{Comment: "a recovery that keeps the next 3 segments downloading ahead of PostgreSQL", Command: `restore_command = 'barman-cloud-wal-restore --prefetch 4 s3://bucket/prefix pg %f %p'`},
 		{Comment: "a standby that must not replay partial WAL files", Command: `restore_command = 'barman-cloud-wal-restore --no-partial s3://bucket/prefix pg %f %p'`},
 		{Comment: "an S3-compatible server (MinIO), checking the connection and the bucket only", Command: `barman-cloud-wal-restore -t --endpoint-url http://127.0.0.1:9000 s3://bucket/prefix pg 000000010000000000000001 /tmp/wal`},
 		{Comment: "Azure Blob Storage with an account key", Command: `AZURE_STORAGE_KEY=... barman-cloud-wal-restore --cloud-provider azure-blob-storage https://acct.blob.core.windows.net/container/prefix pg %f %p`},
