@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/barmancloud/barman-cloud/shared/backupinfo/backupinfotest"
+	"github.com/barmancloud/barman-cloud/shared/catalog/catalogtest"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/test/faultproxy"
 	"github.com/barmancloud/barman-cloud/test/harness"
@@ -51,23 +52,6 @@ func info34(info []byte) string {
 	return strings.Join(out, "")
 }
 
-// walKeysC are catalog C's WAL objects under WALS/ (§11.1).
-var walKeysC = []string{
-	"0000000100000000/000000010000000000000001.gz",
-	"0000000100000000/000000010000000000000002.gz",
-	"0000000100000000/000000010000000000000002.00000028.backup.gz",
-	"0000000100000000/000000010000000000000003.gz",
-	"0000000100000000/000000010000000000000010.gz",
-	"0000000100000000/000000010000000000000011.gz",
-	"0000000100000000/000000010000000000000012.gz",
-	"0000000100000000/000000010000000000000030.gz",
-	"0000000100000000/garbage.txt",
-	"0000000100000001/000000010000000100000005.gz",
-	"0000000100000001/000000010000000100000006.partial",
-	"0000000200000001/000000020000000100000010.gz",
-	"00000002.history.gz",
-}
-
 // seed writes catalog C under a fresh prefix of tg (only the backups in
 // ids, all when none) and returns the prefix. The objects go through our
 // storage package; everything checked afterwards is read by the oracle.
@@ -96,7 +80,7 @@ func seed(t *testing.T, tg oracle.Target, keeps map[string]string, ids ...string
 			put(base+"annotations/keep", keep)
 		}
 	}
-	for _, k := range walKeysC {
+	for _, k := range catalogtest.WALKeysC {
 		put(prefix+"/"+server+"/wals/"+k, "wal")
 	}
 	return prefix
@@ -128,7 +112,7 @@ func all(keeps map[string]string, ids ...string) []string {
 			out = append(out, "base/"+b.ID+"/annotations/keep")
 		}
 	}
-	for _, k := range walKeysC {
+	for _, k := range catalogtest.WALKeysC {
 		out = append(out, "wals/"+k)
 	}
 	sort.Strings(out)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/barmancloud/barman-cloud/shared/atomicfile"
 )
 
 // destFile is WAL_DEST being written: a temporary file in WAL_DEST's
@@ -92,7 +94,7 @@ func (d *destFile) Commit() error {
 		return fmt.Errorf("renaming %s to %s: %w", d.tmp, d.dest, err)
 	}
 	d.done = true
-	if err := syncDir(filepath.Dir(d.dest)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(d.dest)); err != nil {
 		os.Remove(d.dest)
 		return fmt.Errorf("flushing directory of %s: %w", d.dest, err)
 	}
@@ -107,21 +109,6 @@ func (d *destFile) Abort() {
 	d.done = true
 	d.f.Close()
 	os.Remove(d.tmp)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	err = f.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
-		// The file system cannot sync a directory (some network and FUSE
-		// file systems); the rename is as durable as it can make it.
-		return nil
-	}
-	return err
 }
 
 // removeStaleTemps removes, from dir, the temporary files of wal-restore
