@@ -62,15 +62,9 @@ func (l LSN) FileNameOffset(tli uint32, segSize int64) (string, int64, error) {
 // previous_segment_name. It is an error for the very first segment, which
 // Barman would have named with a log number of -1.
 func PreviousSegmentName(name string, segSize int64) (string, error) {
-	n, err := Parse(name)
+	n, err := parseSegment(name, segSize)
 	if err != nil {
 		return "", err
-	}
-	if n.Kind != Segment {
-		return "", fmt.Errorf("%s is not a WAL segment name", name)
-	}
-	if !ValidSegmentSize(segSize) {
-		return "", fmt.Errorf("invalid WAL segment size %d: want a power of two from 1 MiB to 1 GiB", segSize)
 	}
 	log, seg := n.Log, n.Seg
 	switch {
@@ -92,15 +86,9 @@ func PreviousSegmentName(name string, segSize int64) (string, error) {
 // timeline), for segments of segSize bytes: the inverse of
 // PreviousSegmentName.
 func NextSegmentName(name string, segSize int64) (string, error) {
-	n, err := Parse(name)
+	n, err := parseSegment(name, segSize)
 	if err != nil {
 		return "", err
-	}
-	if n.Kind != Segment {
-		return "", fmt.Errorf("%s is not a WAL segment name", name)
-	}
-	if !ValidSegmentSize(segSize) {
-		return "", fmt.Errorf("invalid WAL segment size %d: want a power of two from 1 MiB to 1 GiB", segSize)
 	}
 	log, seg := n.Log, n.Seg+1
 	if uint64(seg) > 0xFFFFFFFF/uint64(segSize) {
@@ -110,4 +98,20 @@ func NextSegmentName(name string, segSize int64) (string, error) {
 		log, seg = log+1, 0
 	}
 	return fmt.Sprintf("%08X%08X%08X", n.Timeline, log, seg), nil
+}
+
+// parseSegment parses name, which must be a segment's, for segments of
+// segSize bytes (a valid size).
+func parseSegment(name string, segSize int64) (Name, error) {
+	n, err := Parse(name)
+	if err != nil {
+		return Name{}, err
+	}
+	if n.Kind != Segment {
+		return Name{}, fmt.Errorf("%s is not a WAL segment name", name)
+	}
+	if !ValidSegmentSize(segSize) {
+		return Name{}, fmt.Errorf("invalid WAL segment size %d: want a power of two from 1 MiB to 1 GiB", segSize)
+	}
+	return n, nil
 }

@@ -175,6 +175,19 @@ func (b *bucket) checkVersion(r *os.Root, key, version string) error {
 
 // locked runs fn with the key's directory held under an exclusive flock.
 func (b *bucket) locked(key string, fn func(r *os.Root, dir *os.File, name string) error) error {
+	return b.inKeyDir(key, func(r *os.Root, d *os.File, name string) error {
+		fd := int(d.Fd())
+		if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+			return fmt.Errorf("localfs: locking %s: %w", d.Name(), err)
+		}
+		defer unix.Flock(fd, unix.LOCK_UN)
+		return fn(r, d, name)
+	})
+}
+
+// inKeyDir runs fn with the key's directory open: a key whose directory
+// does not exist names no object.
+func (b *bucket) inKeyDir(key string, fn func(r *os.Root, dir *os.File, name string) error) error {
 	if err := readKey(key); err != nil {
 		return err
 	}
@@ -192,11 +205,6 @@ func (b *bucket) locked(key string, fn func(r *os.Root, dir *os.File, name strin
 		return err
 	}
 	defer d.Close()
-	fd := int(d.Fd())
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		return fmt.Errorf("localfs: locking %s: %w", d.Name(), err)
-	}
-	defer unix.Flock(fd, unix.LOCK_UN)
 	return fn(r, d, name)
 }
 

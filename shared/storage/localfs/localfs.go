@@ -357,40 +357,25 @@ func (r *reader) As(any) bool                          { return false }
 
 // Delete removes key's file; a directory is not an object and is kept.
 func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
-	if err := readKey(key); err != nil {
-		return err
-	}
-	r, err := b.root()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	dirName, name := splitKey(key)
-	dir, err := r.Open(dirName)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return coded(gcerrors.NotFound, "object %q not found", key)
-	}
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	if opts.BeforeDelete != nil {
-		if err := opts.BeforeDelete(asNothing); err != nil {
-			return err
+	return b.inKeyDir(key, func(_ *os.Root, dir *os.File, name string) error {
+		if opts.BeforeDelete != nil {
+			if err := opts.BeforeDelete(asNothing); err != nil {
+				return err
+			}
 		}
-	}
-	err = b.sys.unlink(dir, name)
-	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
-		return coded(gcerrors.NotFound, "object %q not found", key)
-	}
-	if err != nil {
-		return &fs.PathError{Op: "unlink", Path: filepath.Join(dir.Name(), name), Err: err}
-	}
-	// A deletion that a crash undoes would bring an expired backup back.
-	if err := b.sys.fsync(dir); err != nil {
-		return fmt.Errorf("localfs: fsync %s: %w", dir.Name(), err)
-	}
-	return nil
+		err := b.sys.unlink(dir, name)
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
+			return coded(gcerrors.NotFound, "object %q not found", key)
+		}
+		if err != nil {
+			return &fs.PathError{Op: "unlink", Path: filepath.Join(dir.Name(), name), Err: err}
+		}
+		// A deletion that a crash undoes would bring an expired backup back.
+		if err := b.sys.fsync(dir); err != nil {
+			return fmt.Errorf("localfs: fsync %s: %w", dir.Name(), err)
+		}
+		return nil
+	})
 }
 
 // Copy is not needed by barman-cloud.
