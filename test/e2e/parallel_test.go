@@ -85,7 +85,10 @@ func (d *drain) open() {
 	d.c.Psql("select pg_reload_conf()")
 }
 
-// wait waits until last is archived and nothing is ready.
+// wait waits until last is archived and nothing is ready. After an
+// immediate stop PostgreSQL starts with its statistics reset
+// (last_archived_wal empty), so once nothing is ready, last (which was
+// ready when the backlog was written) is taken as archived too.
 func (d *drain) wait(last string, limit time.Duration) time.Duration {
 	d.t.Helper()
 	start := time.Now()
@@ -95,7 +98,7 @@ func (d *drain) wait(last string, limit time.Duration) time.Duration {
 			return false, err.Error()
 		}
 		f := strings.Split(out, "|")
-		return len(f) == 2 && len(f[0]) == len(last) && f[0] >= last && f[1] == "0", out
+		return len(f) == 2 && f[1] == "0" && (f[0] == "" || len(f[0]) == len(last) && f[0] >= last), out
 	})
 	return time.Since(start)
 }
@@ -173,11 +176,35 @@ func (d *drain) killArchiver() bool {
 	return syscall.Kill(pid, syscall.SIGKILL) == nil
 }
 
+// killUploader SIGKILLs the background uploader running now, if any: its
+// lock file (pg_wal/barman-cloud/archived/.uploader-DEST) holds its pid.
+func (d *drain) killUploader() bool {
+	locks, _ := filepath.Glob(filepath.Join(d.c.Data, "pg_wal", "barman-cloud", "archived", ".uploader-*"))
+	killed := false
+	for _, l := range locks {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !bytes.Contains(cmdline, []byte("barman-cloud-wal-archive")) {
+			continue
+		}
+		killed = syscall.Kill(pid, syscall.SIGKILL) == nil || killed
+	}
+	return killed
+}
+
 // TestParallelDrain: a backlog of 65 ready segments drains with --jobs 4,
 // each segment stored once and byte-identical; then another backlog drains
-// while the tool is SIGKILLed and PostgreSQL stopped (immediate) at random
-// points: nothing is missing or corrupt, and no record ever names a
-// segment the bucket lacks.
+// while the tool (PostgreSQL's call, and the background uploader) is
+// SIGKILLed and PostgreSQL stopped (immediate) at random points: nothing
+// is missing or corrupt, and no record ever names a segment the bucket
+// lacks.
 func TestParallelDrain(t *testing.T) {
 	d := newDrain(t, 4)
 	names := d.backlog(65)
@@ -195,32 +222,43 @@ func TestParallelDrain(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewSource(seed))
-	names = d.backlog(40)
+	names = d.backlog(60)
 	d.open()
-	kills := 0
-	for round := 0; round < 6; round++ {
-		time.Sleep(time.Duration(50+rng.Intn(350)) * time.Millisecond)
+	kills, uploaderKills := 0, 0
+	for round := 0; round < 8; round++ {
+		// The uploader drains 60 segments in about a second here: the
+		// rounds fall within it.
+		time.Sleep(time.Duration(20+rng.Intn(130)) * time.Millisecond)
 		if round == 3 {
 			d.c.Stop(pgtest.Immediate)
 			d.checkRecords("after an immediate stop")
 			d.c.Start()
 			continue
 		}
-		if d.killArchiver() {
-			kills++
+		if round%2 == 0 && d.killUploader() {
+			uploaderKills++
+		}
+		if round%2 == 1 || rng.Intn(2) == 0 {
+			if d.killArchiver() {
+				kills++
+			}
 		}
 		d.checkRecords(fmt.Sprintf("after kill round %d", round))
 	}
-	t.Logf("%d archivers killed", kills)
+	t.Logf("%d archive_command calls and %d uploaders killed", kills, uploaderKills)
+	if uploaderKills == 0 {
+		t.Errorf("no uploader was running to be killed in 4 rounds")
+	}
 	d.wait(names[len(names)-1], 4*time.Minute)
 	d.verify()
 	d.checkRecords("after the second drain")
 	// One more segment: its call removes the records of the segments
-	// PostgreSQL has marked done since, which is all of them.
+	// PostgreSQL has marked done since, which is all of them; its own
+	// record stays until the next call.
 	d.c.Psql("insert into t values (0)")
 	last := d.c.SwitchWAL()
 	d.wait(last, time.Minute)
-	if recs := d.records(); len(recs) != 0 {
-		t.Errorf("%d records left after the drain: %v", len(recs), recs)
+	if recs := d.records(); len(recs) > 1 || len(recs) == 1 && recs[0] != last {
+		t.Errorf("records left after the drain: %v, want at most %s", recs, last)
 	}
 }

@@ -38,18 +38,18 @@ func Archive(r *cloudcli.Run, o Options) error {
 		name = n
 	}
 	if o.Jobs > 1 && o.WALPath != "" && !r.Common.Test && name.Kind == wal.Segment {
-		// A segment pre-uploaded by an earlier call is answered from its
-		// record without building a storage client (~13 ms).
 		if p, ok := pgWALOf(o.WALPath); ok {
 			dest := destinationID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server)
-			if p.answer(r.Log, o.WALPath, name.Base, dest) {
-				return nil
+			withStore := func(fn func(*storage.Store) error) error { return r.WithStore(o.URL, o.Server, o.Storage, fn) }
+			if isUploader(r.LookupEnv) {
+				return withStore(func(store *storage.Store) error { return p.runUploader(r.Ctx, r.Log, store, o, dest) })
 			}
-			o.recordChecked = true
+			return archiveWithJobs(r.Ctx, r.Log, p, o, name, dest, withStore)
 		}
+		r.Log.Debug().Msgf("%s is not in a pg_wal directory with archive_status: --jobs has no ready segments to read, archiving it alone", o.WALPath)
 	}
 	var early chan inspection
-	if o.WALPath != "" && !r.Common.Test && o.Jobs <= 1 {
+	if o.WALPath != "" && !r.Common.Test {
 		// The file is read and hashed while the storage client is built
 		// (SDK configuration, credentials): ~10 ms each, of a call that
 		// every WAL segment pays.
@@ -63,10 +63,6 @@ func Archive(r *cloudcli.Run, o Options) error {
 		}()
 	}
 	err := r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
-		if o.Jobs > 1 && o.WALPath != "" {
-			dest := destinationID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server)
-			return archiveParallel(r.Ctx, r.Log, store, o, name, dest)
-		}
 		a := &archiver{log: r.Log, store: store, o: o, name: name, early: early}
 		early = nil
 		return a.run(r.Ctx)

@@ -13,33 +13,38 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/barmancloud/barman-cloud/shared/atomicfile"
+	"github.com/barmancloud/barman-cloud/shared/filelock"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/wal"
 )
 
 // --jobs N: PostgreSQL calls archive_command for one WAL file at a time and
 // waits for it, so one upload at a time is all a busy primary gets. With
-// N > 1, the call for segment S also uploads up to N-1 other segments
-// PostgreSQL has marked ready (pg_wal/archive_status/*.ready), in the
-// order PostgreSQL will ask for them, each through the very same
-// single-file path (conditional create, one content per name), all at
-// once. Each one the storage confirmed is recorded in
-// pg_wal/barman-cloud/archived/NAME with its SHA-256; when PostgreSQL
-// later asks for it, the answer is 0 at once if the file still has that
-// SHA-256.
+// N > 1, the call for segment S makes sure a background uploader runs for
+// its pg_wal and destination (uploader.go): one detached process that keeps
+// up to N uploads in flight of the segments PostgreSQL has marked ready
+// (pg_wal/archive_status/*.ready), in the order PostgreSQL asks for them,
+// each through the very same single-file path (conditional create, one
+// content per name), without a process start or a storage client per
+// segment. Each one the storage confirmed is recorded in
+// pg_wal/barman-cloud/archived/NAME with its SHA-256; when PostgreSQL asks
+// for it, the answer is 0 at once if the file still has that SHA-256. A
+// call whose segment the uploader is uploading waits for that upload (a
+// lock per segment, pg_wal/barman-cloud/archived/.uploading/NAME), and
+// archives the segment itself when it finds no record after it.
 //
 // Crash safety: a record is written (atomically and durably) only after
 // the archive path reported the segment archived, so a record without a
-// stored object never exists; a kill at any moment loses at most the
-// record, and the segment is then archived again by the normal path, where
-// the conditional create finds the same content and reports it archived.
-// PostgreSQL's own archive_status files are only read, never written.
+// stored object never exists; a kill of the uploader or of a call at any
+// moment loses at most the record (the kernel drops their locks), and the
+// segment is then archived again by the normal path, where the conditional
+// create finds the same content and reports it archived. PostgreSQL's own
+// archive_status files are only read, never written.
 
 // recordDir is where records live, relative to pg_wal.
 const recordDir = "barman-cloud/archived"
@@ -135,6 +140,17 @@ func destinationID(provider, endpoint, url, server string) string {
 
 func (p pgWAL) recordPath(name string) string { return filepath.Join(p.records, name) }
 
+// lockDir holds a lock file per segment being uploaded (by the uploader,
+// or by a call archiving its segment itself).
+func (p pgWAL) lockDir() string { return filepath.Join(p.records, ".uploading") }
+
+func (p pgWAL) segmentLock(name string) string { return filepath.Join(p.lockDir(), name) }
+
+// uploaderLock is held by the running uploader of dest, and holds its pid.
+func (p pgWAL) uploaderLock(dest string) string {
+	return filepath.Join(p.records, ".uploader-"+dest)
+}
+
 // readRecord returns NAME's record, ok false when there is none (or it is
 // unreadable, which is taken as none: the normal path decides).
 func (p pgWAL) readRecord(name string) (record, bool) {
@@ -193,10 +209,25 @@ func fileSHA256(path string) ([]byte, error) {
 
 // clean removes the records PostgreSQL no longer needs: those of segments
 // it has archived (archive_status/NAME.done) or removed, so the directory
-// holds at most the segments still waiting; and temporary files of killed
-// runs. It returns the names removed.
+// holds at most the segments still waiting; temporary files of killed
+// runs; and the lock files they left (unlocked ones of such segments). It
+// returns the names of the records removed.
 func (p pgWAL) clean() []string {
 	atomicfile.RemoveStaleTemps(p.records, recordTempAge)
+	finished := func(name string) bool {
+		_, doneErr := os.Stat(filepath.Join(p.status, name+".done"))
+		_, walErr := os.Stat(filepath.Join(p.dir, name))
+		return doneErr == nil || errors.Is(walErr, fs.ErrNotExist)
+	}
+	if locks, err := os.ReadDir(p.lockDir()); err == nil {
+		for _, e := range locks {
+			if wal.IsValid(e.Name()) && finished(e.Name()) {
+				if l, err := filelock.TryAcquire(p.segmentLock(e.Name())); err == nil {
+					l.Release()
+				}
+			}
+		}
+	}
 	entries, err := os.ReadDir(p.records)
 	if err != nil {
 		return nil
@@ -204,12 +235,7 @@ func (p pgWAL) clean() []string {
 	var removed []string
 	for _, e := range entries {
 		name := e.Name()
-		if !wal.IsValid(name) {
-			continue
-		}
-		_, doneErr := os.Stat(filepath.Join(p.status, name+".done"))
-		_, walErr := os.Stat(filepath.Join(p.dir, name))
-		if doneErr == nil || errors.Is(walErr, fs.ErrNotExist) {
+		if wal.IsValid(name) && finished(name) {
 			if os.Remove(p.recordPath(name)) == nil {
 				removed = append(removed, name)
 			}
@@ -223,7 +249,7 @@ func (p pgWAL) clean() []string {
 func (p pgWAL) answer(log zerolog.Logger, path, name, dest string) bool {
 	ok, why := p.hit(path, name, dest)
 	if ok {
-		log.Debug().Msgf("%s was pre-uploaded by an earlier call (record %s, same sha256): archived", name, p.recordPath(name))
+		log.Debug().Msgf("%s was pre-uploaded by the background uploader (record %s, same sha256): archived", name, p.recordPath(name))
 		return true
 	}
 	if why != "" {
@@ -232,89 +258,70 @@ func (p pgWAL) answer(log zerolog.Logger, path, name, dest string) bool {
 	return false
 }
 
-// archiveParallel archives the WAL file of o as the single-file path does
-// and, for a segment in pg_wal, pre-uploads up to o.Jobs-1 other ready
-// segments at the same time. Its outcome is the requested file's.
-func archiveParallel(ctx context.Context, log zerolog.Logger, store *storage.Store, o Options, name wal.Name, dest string) error {
-	single := func() error {
-		a := &archiver{log: log, store: store, o: o, name: name}
-		return a.run(ctx)
-	}
-	p, ok := pgWALOf(o.WALPath)
-	if !ok {
-		log.Debug().Msgf("%s is not in a pg_wal directory with archive_status: --jobs has no ready segments to read, archiving it alone", o.WALPath)
-		return single()
-	}
+// arrive is a call's first step with --jobs, for the ready segment name
+// at path: it removes the records PostgreSQL no longer needs, makes sure
+// an uploader runs for dest, and waits while the uploader uploads name.
+// done reports that name's record answers; otherwise the call archives it
+// itself, holding lock (nil when the lock could not be taken: the
+// conditional create still keeps a second upload harmless).
+func (p pgWAL) arrive(ctx context.Context, log zerolog.Logger, path, name, dest string) (lock *filelock.Lock, done bool, err error) {
 	if removed := p.clean(); len(removed) > 0 {
 		log.Debug().Msgf("removed the records of %d segments PostgreSQL has archived since: %v", len(removed), removed)
 	}
-	if name.Kind == wal.Segment && !o.recordChecked && p.answer(log, o.WALPath, name.Base, dest) {
-		return nil
+	if p.answer(log, path, name, dest) {
+		return nil, true, nil
 	}
-	others := p.pick(log, name.Base, o.Jobs-1, dest)
-	var wg sync.WaitGroup
-	for _, other := range others {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.preUpload(ctx, log, store, o, other, dest)
-		}()
+	if !filelock.Held(p.uploaderLock(dest)) {
+		if err := startUploader(); err != nil {
+			log.Warn().Msgf("cannot start the background uploader, archiving %s alone: %v", name, err)
+		} else {
+			log.Debug().Msgf("started the background uploader for %s", p.dir)
+		}
 	}
-	err := single()
-	wg.Wait()
-	return err
+	if err := os.MkdirAll(p.lockDir(), 0o700); err != nil {
+		log.Warn().Msgf("cannot create %s, archiving %s without its lock: %v", p.lockDir(), name, err)
+		return nil, false, nil
+	}
+	start := time.Now()
+	lock, err = filelock.Acquire(ctx, p.segmentLock(name))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		log.Warn().Msgf("cannot lock %s, archiving %s without its lock: %v", p.segmentLock(name), name, err)
+		return nil, false, nil
+	}
+	if waited := time.Since(start); waited > time.Millisecond {
+		log.Debug().Msgf("waited %s for the background uploader's upload of %s", waited.Round(time.Millisecond), name)
+	}
+	if p.answer(log, path, name, dest) {
+		lock.Release()
+		return nil, true, nil
+	}
+	return lock, false, nil
 }
 
-// pick chooses up to n ready segments to pre-upload, besides the one
-// requested: regular segments only (a .partial, .backup or .history file
-// keeps its own rules and is archived when PostgreSQL asks for it), in
-// PostgreSQL's order, skipping those already recorded for dest.
-func (p pgWAL) pick(log zerolog.Logger, requested string, n int, dest string) []string {
-	if n <= 0 {
+// archiveWithJobs is a call with --jobs for the ready segment name in p:
+// answered from its record (arrive), or archived by this call through the
+// single-file path, under the segment's lock, and then recorded, so that
+// the uploader does not upload it again before PostgreSQL marks it done.
+// withStore opens the storage, only when the call uploads.
+func archiveWithJobs(ctx context.Context, log zerolog.Logger, p pgWAL, o Options, name wal.Name, dest string, withStore func(func(*storage.Store) error) error) error {
+	lock, done, err := p.arrive(ctx, log, o.WALPath, name.Base, dest)
+	if err != nil || done {
+		return err
+	}
+	if lock != nil {
+		defer lock.Release()
+	}
+	return withStore(func(store *storage.Store) error {
+		a := &archiver{log: log, store: store, o: o, name: name}
+		if err := a.run(ctx); err != nil {
+			return err
+		}
+		if err := p.writeRecord(name.Base, a.sum, dest); err != nil {
+			log.Debug().Msgf("%s is archived, but its record could not be written (the uploader may upload it again): %v", name.Base, err)
+		}
 		return nil
-	}
-	ready, err := readySegments(p.status)
-	if err != nil {
-		log.Warn().Msgf("cannot read %s, pre-uploading nothing: %v", p.status, err)
-		return nil
-	}
-	var out []string
-	for _, r := range ready {
-		if len(out) == n {
-			break
-		}
-		if r == requested {
-			continue
-		}
-		if nm, _ := wal.Parse(r); nm.Kind != wal.Segment {
-			continue
-		}
-		if rec, ok := p.readRecord(r); ok && rec.dest == dest {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// preUpload archives the ready segment name through the single-file path
-// and records it once the storage confirmed it. A failure is only logged:
-// PostgreSQL will ask for the segment, and the normal path then reports
-// it.
-func (p pgWAL) preUpload(ctx context.Context, log zerolog.Logger, store *storage.Store, o Options, name string, dest string) {
-	n, err := wal.Parse(name)
-	if err != nil {
-		return
-	}
-	o.WALPath = filepath.Join(p.dir, name)
-	a := &archiver{log: log, store: store, o: o, name: n}
-	if err := a.run(ctx); err != nil {
-		log.Warn().Msgf("pre-uploading %s failed, it is archived when PostgreSQL asks for it: %v", name, err)
-		return
-	}
-	if err := p.writeRecord(name, a.sum, dest); err != nil {
-		log.Warn().Msgf("%s was pre-uploaded, but its record could not be written (it is archived again when PostgreSQL asks for it): %v", name, err)
-		return
-	}
-	log.Info().Msgf("Pre-uploaded %s, which PostgreSQL marked ready, and recorded it in %s", name, p.recordPath(name))
+	})
 }

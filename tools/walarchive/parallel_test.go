@@ -8,11 +8,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/barmancloud/barman-cloud/shared/compress"
+	"github.com/barmancloud/barman-cloud/shared/filelock"
+	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/wal"
 	"github.com/barmancloud/barman-cloud/shared/wal/waltest"
 )
@@ -44,14 +48,20 @@ func TestSortReady(t *testing.T) {
 
 // pgwal is a fake pg_wal: segment files, archive_status, an archive.
 type pgwal struct {
-	t    *testing.T
-	e    *env
-	dir  string
-	data map[string][]byte
+	t         *testing.T
+	e         *env
+	dir       string
+	data      map[string][]byte
+	uploaders sync.WaitGroup
+	ulog      syncBuffer
 }
 
 func newPGWAL(t *testing.T) *pgwal {
+	idle := uploaderIdle
+	uploaderIdle = 50 * time.Millisecond
+	t.Cleanup(func() { uploaderIdle = idle })
 	p := &pgwal{t: t, e: newEnv(t), dir: filepath.Join(t.TempDir(), "pg_wal"), data: map[string][]byte{}}
+	t.Cleanup(func() { p.uploaders.Wait() })
 	if err := os.MkdirAll(filepath.Join(p.dir, "archive_status"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -79,16 +89,60 @@ func (p *pgwal) status(name, state string) {
 	}
 }
 
-// archive runs the tool with --jobs for name, as PostgreSQL would.
+// archive runs a call with --jobs for name, as PostgreSQL would; the
+// background uploader it may start runs in this process (uploaders).
 func (p *pgwal) archive(name string, jobs int, alg *compress.Algorithm) (error, string) {
-	var buf bytes.Buffer
+	p.t.Helper()
 	n, err := wal.Parse(name)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	o := Options{URL: "file://" + p.e.root, Server: "pg", WALPath: filepath.Join(p.dir, name), Compression: alg, Jobs: jobs}
-	err = archiveParallel(context.Background(), zerolog.New(&buf).Level(zerolog.DebugLevel), p.e.open(), o, n, "dest1")
-	return err, buf.String()
+	pw, ok := pgWALOf(o.WALPath)
+	if !ok {
+		p.t.Fatalf("%s is not in a pg_wal", o.WALPath)
+	}
+	log := &syncBuffer{}
+	restore := startUploader
+	defer func() { startUploader = restore }()
+	startUploader = func() error {
+		p.uploaders.Add(1)
+		go func() {
+			defer p.uploaders.Done()
+			if err := pw.runUploader(context.Background(), zerolog.New(&p.ulog).Level(zerolog.DebugLevel), p.e.open(), o, "dest1"); err != nil {
+				p.t.Error(err)
+			}
+		}()
+		return nil
+	}
+	err = archiveWithJobs(context.Background(), zerolog.New(log).Level(zerolog.DebugLevel), pw, o, n, "dest1",
+		func(fn func(*storage.Store) error) error { return fn(p.e.open()) })
+	return err, log.String()
+}
+
+// idle waits for the uploaders started so far to end, and returns their
+// log.
+func (p *pgwal) idle() string {
+	p.uploaders.Wait()
+	return p.ulog.String()
+}
+
+// syncBuffer is a log shared by goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // stored returns the names of the segments in the archive.
@@ -107,13 +161,15 @@ func (p *pgwal) records() []string {
 	entries, _ := os.ReadDir(filepath.Join(p.dir, recordDir))
 	var out []string
 	for _, e := range entries {
-		out = append(out, e.Name())
+		if !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
 	}
 	return out
 }
 
-// TestPreUploadThenHit: the call for the first segment uploads the next
-// three ready ones too and records them; PostgreSQL's calls for those are
+// TestPreUploadThenHit: the first call starts the uploader, which
+// uploads and records every ready segment; PostgreSQL's calls for them are
 // answered from the records, and each record is removed once PostgreSQL
 // has marked its segment done.
 func TestPreUploadThenHit(t *testing.T) {
@@ -126,33 +182,127 @@ func TestPreUploadThenHit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log)
 	}
-	if got := p.stored(); !reflect.DeepEqual(got, names[:4]) {
-		t.Fatalf("stored %v, want %v\n%s", got, names[:4], log)
+	ulog := p.idle()
+	if got := p.stored(); !reflect.DeepEqual(got, names) {
+		t.Fatalf("stored %v, want %v\n%s\n%s", got, names, log, ulog)
 	}
-	if got := p.records(); !reflect.DeepEqual(got, names[1:4]) {
-		t.Fatalf("records %v, want %v", got, names[1:4])
+	if got := p.records(); !reflect.DeepEqual(got, names) {
+		t.Fatalf("records %v, want %v", got, names)
 	}
-	if !strings.Contains(log, "Pre-uploaded "+names[1]) {
-		t.Errorf("log does not name the pre-upload:\n%s", log)
+	if !strings.Contains(ulog, "Pre-uploaded "+names[1]) {
+		t.Errorf("the uploader's log does not name the pre-upload:\n%s", ulog)
 	}
 	p.status(names[0], "done")
-	for _, n := range names[1:4] {
+	for _, n := range names[1:] {
 		err, log := p.archive(n, 4, nil)
-		if err != nil || !strings.Contains(log, "was pre-uploaded by an earlier call") {
+		if err != nil || !strings.Contains(log, "was pre-uploaded by the background uploader") {
 			t.Fatalf("%s: %v, not a record hit:\n%s", n, err, log)
 		}
 		p.status(n, "done")
 	}
-	// The next miss uploads the rest, and the records of the done
-	// segments are gone.
-	if err, log := p.archive(names[4], 4, nil); err != nil {
+	p.idle()
+	// The next call removes the records of the done segments.
+	last := p.segment(7, 7)
+	if err, log := p.archive(last, 4, nil); err != nil {
 		t.Fatalf("%v\n%s", err, log)
 	}
-	if got := p.stored(); !reflect.DeepEqual(got, names) {
-		t.Fatalf("stored %v, want %v", got, names)
+	p.idle()
+	if got := p.records(); !reflect.DeepEqual(got, []string{last}) {
+		t.Fatalf("records %v, want only %v", got, last)
 	}
-	if got := p.records(); !reflect.DeepEqual(got, names[5:]) {
-		t.Fatalf("records %v, want only %v", got, names[5:])
+}
+
+// TestCallWaitsForTheUploader: a call whose segment the uploader is
+// uploading (it holds the segment's lock) waits for it, and is answered
+// by the record it writes, without uploading.
+func TestCallWaitsForTheUploader(t *testing.T) {
+	p := newPGWAL(t)
+	a := p.segment(1, 1)
+	pw, _ := pgWALOf(filepath.Join(p.dir, a))
+	os.MkdirAll(pw.lockDir(), 0o700)
+	lock, err := filelock.TryAcquire(pw.segmentLock(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The uploader stands in: it holds the uploader lock too, so the call
+	// starts none.
+	ul, err := filelock.TryAcquire(pw.uploaderLock("dest1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ul.Unlock()
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		sum, _ := fileSHA256(filepath.Join(p.dir, a))
+		pw.writeRecord(a, sum, "dest1")
+		lock.Release()
+	}()
+	start := time.Now()
+	err, log := p.archive(a, 2, nil)
+	if err != nil || !strings.Contains(log, "waited") || !strings.Contains(log, "was pre-uploaded by the background uploader") {
+		t.Fatalf("%v, not a wait then a record hit:\n%s", err, log)
+	}
+	if time.Since(start) < 100*time.Millisecond {
+		t.Fatal("the call did not wait for the upload")
+	}
+	if got := p.stored(); len(got) != 0 {
+		t.Fatalf("the call uploaded %v itself", got)
+	}
+}
+
+// TestUploaderSkipsASegmentACallHolds: a segment locked by a call that
+// archives it itself is not uploaded by the uploader, and the call records
+// it once archived.
+func TestUploaderSkipsASegmentACallHolds(t *testing.T) {
+	p := newPGWAL(t)
+	a, b := p.segment(1, 1), p.segment(2, 2)
+	pw, _ := pgWALOf(filepath.Join(p.dir, a))
+	os.MkdirAll(pw.lockDir(), 0o700)
+	lock, err := filelock.TryAcquire(pw.segmentLock(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{URL: "file://" + p.e.root, Server: "pg", WALPath: filepath.Join(p.dir, a), Jobs: 2}
+	var ulog syncBuffer
+	if err := pw.runUploader(context.Background(), zerolog.New(&ulog), p.e.open(), o, "dest1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.stored(); !reflect.DeepEqual(got, []string{b}) {
+		t.Fatalf("stored %v, want only %v\n%s", got, b, ulog.String())
+	}
+	lock.Release()
+	if err, log := p.archive(a, 2, nil); err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	p.idle()
+	if got := p.records(); !reflect.DeepEqual(got, []string{a, b}) {
+		t.Fatalf("records %v, want both", got)
+	}
+}
+
+// TestUploaderFailureIsTheCallsToReport: a segment the uploader cannot
+// archive (other content is archived under its name) gets no record; the
+// call archives it itself and reports the refusal.
+func TestUploaderFailureIsTheCallsToReport(t *testing.T) {
+	p := newPGWAL(t)
+	a, b := p.segment(1, 1), p.segment(2, 2)
+	other := waltest.Segment(b, 1<<20, 0, 99)
+	if err := p.e.open().Upload(context.Background(), "pg/wals/0000000100000000/"+b, bytes.NewReader(other), int64(len(other)), storage.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err, log := p.archive(a, 2, nil); err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	ulog := p.idle()
+	if !strings.Contains(ulog, "the background upload of "+b+" failed") {
+		t.Errorf("the uploader's failure is not logged:\n%s", ulog)
+	}
+	if got := p.records(); !reflect.DeepEqual(got, []string{a}) {
+		t.Fatalf("records %v, want only %v", got, a)
+	}
+	err, log := p.archive(b, 2, nil)
+	if err == nil || !strings.Contains(err.Error(), conflictMsg) {
+		t.Fatalf("%v, want the different-content refusal\n%s", err, log)
 	}
 }
 
@@ -166,7 +316,8 @@ func TestRewrittenSegmentIsNotSkipped(t *testing.T) {
 	if err, log := p.archive(a, 2, nil); err != nil {
 		t.Fatalf("%v\n%s", err, log)
 	}
-	if got := p.records(); !reflect.DeepEqual(got, []string{b}) {
+	p.idle()
+	if got := p.records(); !reflect.DeepEqual(got, []string{a, b}) {
 		t.Fatalf("records %v", got)
 	}
 	p.segment(2, 99) // same name, other bytes
@@ -193,6 +344,7 @@ func TestRecordOfAnotherDestination(t *testing.T) {
 		t.Fatalf("hit %v (%s) for another destination's record", ok, why)
 	}
 	err, log := p.archive(a, 2, nil)
+	p.idle()
 	if err != nil || len(p.stored()) != 1 {
 		t.Fatalf("%v, stored %v\n%s", err, p.stored(), log)
 	}
@@ -211,6 +363,7 @@ func TestOnlySegmentsArePreUploaded(t *testing.T) {
 	if err, log := p.archive(a, 8, nil); err != nil {
 		t.Fatalf("%v\n%s", err, log)
 	}
+	p.idle()
 	if got := p.stored(); !reflect.DeepEqual(got, []string{a, b}) {
 		t.Fatalf("stored %v, want %v", got, []string{a, b})
 	}
@@ -228,6 +381,7 @@ func TestPreUploadCompressed(t *testing.T) {
 		if err, log := p.archive(names[0], 3, alg); err != nil {
 			t.Fatalf("%v\n%s", err, log)
 		}
+		p.idle()
 		s := p.e.open()
 		for _, n := range names {
 			var buf bytes.Buffer
@@ -256,9 +410,19 @@ func TestCleanRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	os.MkdirAll(pw.lockDir(), 0o700)
+	for _, n := range []string{a, c} {
+		os.WriteFile(pw.segmentLock(n), nil, 0o600) // left by killed runs
+	}
 	p.status(a, "done")
 	os.Remove(filepath.Join(p.dir, b))
 	removed := pw.clean()
+	if _, err := os.Stat(pw.segmentLock(a)); err == nil {
+		t.Error("the lock file of a done segment is left")
+	}
+	if _, err := os.Stat(pw.segmentLock(c)); err != nil {
+		t.Error("the lock file of a waiting segment is removed")
+	}
 	if !reflect.DeepEqual(removed, []string{a, b}) {
 		t.Fatalf("removed %v, want %v", removed, []string{a, b})
 	}
@@ -278,21 +442,4 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Errorf("%q parsed", bad)
 		}
 	}
-}
-
-// TestNotInPGWAL: a file outside pg_wal (no archive_status) is archived
-// alone.
-func TestNotInPGWAL(t *testing.T) {
-	e := newEnv(t)
-	c := e.content(1)
-	n, _ := wal.Parse(c.path)
-	var buf bytes.Buffer
-	o := Options{URL: "file://" + e.root, Server: "pg", WALPath: c.path, Jobs: 4}
-	if err := archiveParallel(context.Background(), zerolog.New(&buf).Level(zerolog.DebugLevel), e.open(), o, n, "d"); err != nil {
-		t.Fatalf("%v\n%s", err, &buf)
-	}
-	if !strings.Contains(buf.String(), "archiving it alone") {
-		t.Errorf("log: %s", &buf)
-	}
-	e.wantArchived(map[string]content{"": c})
 }

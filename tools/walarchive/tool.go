@@ -74,9 +74,6 @@ type Options struct {
 	// (see parallel.go); 1 is Barman's one file per call.
 	Jobs    int
 	Storage storage.Options
-	// recordChecked: the segment's record was looked at, and did not
-	// answer.
-	recordChecked bool
 
 	// compressions are the values of --gzip, --bzip2, … in compress.All's
 	// order; exclusive holds the option groups that exclude each other.
