@@ -86,7 +86,7 @@ unix_socket_directories = '$PG'
 fsync = off
 max_wal_size = '4GB'
 checkpoint_timeout = '1h'
-archive_mode = on
+archive_mode = off
 archive_command = 'sh $PG/archive.sh %p'
 CONF
 pg() { as_pg env "${ENVS[@]}" "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/server.log" -w "$@" >/dev/null; }
@@ -97,10 +97,13 @@ chmod a+r "$PG/archive.sh"
 pg start
 psql "create table t (id int, pad text)"
 # The base backup for the recoveries: the stopped cluster (its shutdown checkpoint is the
-# recovery's start), without its WAL, which the backlog's first segment will hold.
+# recovery's start), without its WAL, which the backlog's first segment will hold. Archiving
+# is turned on only now: with it on, the shutdown would first switch to a new segment, and
+# the backlog's first segment would not be the one the recovery starts in.
 pg -m fast stop
 cp -a "$PG/data" "$TESTENV_STATE/base"
 rm -f "$TESTENV_STATE/base/pg_wal/"[0-9A-F]* "$TESTENV_STATE/base/pg_wal/archive_status/"*
+echo "archive_mode = on" >>"$PG/data/postgresql.conf"
 pg start
 log "writing $SEGMENTS segments"
 first=""
@@ -176,9 +179,14 @@ restore_loop() {
   for f in "${SEGFILES[@]}"; do
     # Not compared here (that would be timed): both tools verify what they serve, ours against
     # the SHA-256 recorded at archive time; the e2e tests compare bytes.
-    "$@" "$(basename "$f")" "$dir/pg_wal/RECOVERYXLOG" 2>>"$dir/err" || { log "restore of $(basename "$f") failed"; cat "$dir/err" >&2; exit 1; }
+    "$@" "${f##*/}" "$dir/pg_wal/RECOVERYXLOG" 2>>"$dir/err" || { log "restore of ${f##*/} failed"; cat "$dir/err" >&2; exit 1; }
   done
   t1=$EPOCHREALTIME
+  # A prefetcher outlives the last call by its idle time: let it end (untimed) before the
+  # next loop, so that it neither competes with it nor writes into a removed directory.
+  for f in "$dir"/pg_wal/barman-cloud/spool/*/.lock; do
+    flock -w 30 "$f" true || log "a prefetcher still holds $f"
+  done
   elapsed "$t0" "$t1"
 }
 {
@@ -216,17 +224,21 @@ recover() {
   rm -rf "$data"
   cp -a "$TESTENV_STATE/base" "$data"
   # The same settings for every variant; fsync stays off as in the drains, and nothing is
-  # archived from the new timeline.
+  # archived from the new timeline. hot_standby off: the postmaster reports "ready" only once
+  # recovery is over (with it on, it does so as soon as read-only connections are allowed).
   cat >>"$data/postgresql.conf" <<CONF
 archive_mode = off
+hot_standby = off
 restore_command = '$cmd'
 CONF
   as_pg touch "$data/recovery.signal"
+  rm -f "$PG/recover.log"
   t0=$EPOCHREALTIME
   # -W: pg_ctl returns once the postmaster is launched; the loop below does the waiting.
   as_pg env "${ENVS[@]}" "$PGBIN/pg_ctl" -D "$data" -l "$PG/recover.log" -W start >/dev/null
   # postmaster.pid's 8th line is "ready" once the startup process has finished (recovery done,
   # promoted) and the postmaster accepts connections; "standby" while it is still replaying.
+  # Checked below with pg_is_in_recovery().
   while :; do
     if [[ -f $data/postmaster.pid ]]; then
       seen=1
