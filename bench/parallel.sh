@@ -15,12 +15,13 @@
 # checked once at the end. Archiving is without compression, so the storage's work is the same
 # bytes for every tool.
 #
-# The restore side, twice, on the WAL the --jobs 4 drain archived:
+# The restore side, twice:
 # - the restore_command loop: restore_command's calls one after the other, a new process per
 #   segment as PostgreSQL makes them, into a pg_wal directory, no replay (what is timed is only
-#   getting the WAL). With --prefetch N a call returns at once and a detached prefetcher fetches
-#   the next N-1 segments.
-# - a real recovery: before the backlog is written the cluster is stopped (a shutdown
+#   getting the WAL); ours reads the --jobs 4 drain's archive, Barman's its own. With
+#   --prefetch N a call returns at once and a detached prefetcher fetches the next N-1
+#   segments.
+# - a real recovery, every variant on the --jobs 4 drain's archive: before the backlog is written the cluster is stopped (a shutdown
 #   checkpoint) and copied, without its WAL, as a base backup, so that recovering it replays
 #   every backlog segment. Each variant starts a fresh copy of it with recovery.signal and its
 #   restore_command, no recovery target: PostgreSQL replays until the archive has no next
@@ -29,7 +30,11 @@
 #   process); then pg_is_in_recovery() and the table's row count are checked, so that a
 #   variant that lost WAL cannot post a time. The floor is restore_command = cp from a local
 #   directory (no storage); the storage's ceiling is bench/s3bare -op get1 (one process per
-#   call that only GETs the object into %p).
+#   call that only GETs the object into %p). BENCH_ROUNDS rounds (default 3) of every variant
+#   but Barman's, one after the other; the table gives the median and each round.
+#
+# Every timed run starts after a sync: with fsync off, the kernel's writeback of what ran
+# before (copies of the data directory, the previous run) would otherwise land in the next.
 #
 # MinIO runs on its own port (BENCH_S3_PORT, default 9310) and is stopped at the end. Needs
 # ~12 × SEGMENTS × 16 MiB free in /tmp (BENCH_STATE). Server logs of the recoveries are kept
@@ -73,6 +78,8 @@ ENVS=(AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_
 exec {SNOOZE_FD}<> <(:)
 snooze() { read -r -t "$1" -u "$SNOOZE_FD" _ || true; }
 shopt -s nullglob
+# bench/s3bare ARGS — the storage's ceiling, from the same starting point as the tools' runs.
+bare() { sync; "$BIN/s3bare" "$@"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
 
 # 1. The backlog.
@@ -133,6 +140,7 @@ drain() {
   # failure (its retry sleeps cannot be cut short), when the clock starts.
   printf 'while [ ! -f %s/gate ]; do sleep 0.01; done\nexec %s "$1"\n' "$PG" "$cmd" >"$PG/archive.sh"
   chmod a+r "$PG/archive.sh"
+  sync # as in recover: no writeback of the copy (or of the previous drain) in the timing
   pg start
   local t0 t1 failed0 failed ready
   failed0=$(psql "select failed_count from pg_stat_archiver")
@@ -159,12 +167,12 @@ results="$TESTENV_STATE/results.md"
   echo "|---|---|---|---|---|---|"
 } >"$results"
 for jobs in 1 4 8; do
-  bare=$("$BIN/s3bare" -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs" -c "$jobs" "${SEGFILES[@]}")
+  bare=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs" -c "$jobs" "${SEGFILES[@]}")
   s=$(drain "jobs$jobs" "$BIN/barman-cloud-wal-archive --jobs $jobs --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-$jobs pg")
   printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
   log "jobs $jobs: drain $s s, bare PUTs $bare s"
 done
-bare=$("$BIN/s3bare" -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-py" -c 1 "${SEGFILES[@]}")
+bare=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-py" -c 1 "${SEGFILES[@]}")
 s=$(drain barman "/usr/bin/barman-cloud-wal-archive --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-barman pg")
 printf '| Barman 3.4.0 | 1 | %s | %.1f | %s | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
 log "Barman: drain $s s, bare PUTs $bare s"
@@ -174,6 +182,7 @@ restore_loop() {
   local dir=$1; shift
   rm -rf "$dir"
   mkdir -p "$dir/pg_wal"
+  sync # as in recover
   local t0 t1 f
   t0=$EPOCHREALTIME
   for f in "${SEGFILES[@]}"; do
@@ -198,12 +207,12 @@ restore_loop() {
 } >>"$results"
 for p in 0 4 8; do
   c=$((p > 1 ? p - 1 : 1))
-  bare=$("$BIN/s3bare" -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1" -c "$c" "${SEGFILES[@]}")
+  bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1" -c "$c" "${SEGFILES[@]}")
   s=$(restore_loop "$TESTENV_STATE/restore" "$BIN/barman-cloud-wal-restore" --prefetch "$p" --endpoint-url "$S3_ENDPOINT_URL" "$URL/$RUN-ours-4" pg)
   printf '| barman-cloud --prefetch %s | %s | %s | %.1f | %s (%s at once) | %.0f%% |\n' "$p" "$p" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$c" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
   log "restore prefetch $p: $s s, bare GETs $bare s"
 done
-bare=$("$BIN/s3bare" -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1" -c 1 "${SEGFILES[@]}")
+bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1" -c 1 "${SEGFILES[@]}")
 s=$(restore_loop "$TESTENV_STATE/restore" /usr/bin/barman-cloud-wal-restore --endpoint-url "$S3_ENDPOINT_URL" "$URL/$RUN-barman" pg)
 printf '| Barman 3.4.0 | – | %s | %.1f | %s (1 at once) | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
 log "restore Barman: $s s"
@@ -233,6 +242,10 @@ restore_command = '$cmd'
 CONF
   as_pg touch "$data/recovery.signal"
   rm -f "$PG/recover.log"
+  # Every variant starts with nothing left to write back from what ran before it (copies,
+  # the previous recovery): with fsync off, the kernel's writeback would otherwise land in
+  # whichever run comes next.
+  sync
   t0=$EPOCHREALTIME
   # -W: pg_ctl returns once the postmaster is launched; the loop below does the waiting.
   as_pg env "${ENVS[@]}" "$PGBIN/pg_ctl" -D "$data" -l "$PG/recover.log" -W start >/dev/null
@@ -257,7 +270,7 @@ CONF
   inrec=$(psql "select pg_is_in_recovery()")
   rows=$(psql "select count(*) from t")
   as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
-  cp "$PG/recover.log" "$TESTENV_STATE/logs/recover-$name.log"
+  cp "$PG/recover.log" "$TESTENV_STATE/logs/recover-$name.log" # where the time went
   if [[ $inrec != f || $rows != "$ROWS" ]]; then
     log "$name: recovered cluster in recovery=$inrec, $rows rows (the primary had $ROWS)"
     tail -n 20 "$PG/recover.log" >&2
@@ -272,31 +285,45 @@ CONF
   [[ -n $spools ]] && log "$name: spool directories: $spools"
   elapsed "$t0" "$t1"
 }
+# The variants, ROUNDS times each, round after round (so that what else the machine does at
+# one moment is spread over all of them); the table gives the median. Barman 3.4.0 runs once:
+# it is far from the others and takes ~40 s a round.
+ROUNDS="${BENCH_ROUNDS:-3}"
+VARIANTS=(local-cp bare-get prefetch0 prefetch4 prefetch8 barman)
+declare -A LABEL=([local-cp]="local cp (floor: no storage)" [bare-get]="bare GET, a process per call (bench/s3bare -op get1)"
+  [prefetch0]="barman-cloud --prefetch 0" [prefetch4]="barman-cloud --prefetch 4" [prefetch8]="barman-cloud --prefetch 8"
+  [barman]="Barman 3.4.0")
+declare -A RCMD=([local-cp]="cp $WALCOPY/%f %p"
+  [bare-get]="$BIN/s3bare -op get1 -endpoint $S3_ENDPOINT_URL -bucket $S3_BUCKET -prefix $RUN-ours-4/pg/wals -o %p %f"
+  [barman]="/usr/bin/barman-cloud-wal-restore --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p")
+for p in 0 4 8; do
+  RCMD[prefetch$p]="$BIN/barman-cloud-wal-restore --prefetch $p --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p"
+done
+declare -A TIMES=()
+for ((round = 1; round <= ROUNDS; round++)); do
+  for v in "${VARIANTS[@]}"; do
+    [[ $v == barman && $round -gt 1 ]] && continue
+    s=$(recover "$v-$round" "${RCMD[$v]}")
+    TIMES[$v]+="${TIMES[$v]:+ }$s"
+    log "recovery $v, round $round: $s s"
+  done
+done
+median() { printf '%s\n' $1 | sort -n | awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+local_rec=$(median "${TIMES[local-cp]}")
+bare_rec=$(median "${TIMES[bare-get]}")
 {
   echo
   echo "Recovery: PostgreSQL 15 recovers a base backup taken before the backlog, replaying its $NSEG segments"
   echo "through restore_command until the archive has no next one, then promotes (pg_ctl start until"
   echo "accepting connections as a primary). All read the --jobs 4 drain's archive, uncompressed."
+  echo "Median of $ROUNDS rounds (Barman 3.4.0: one)."
   echo
-  echo "| recovery restore_command | seconds | segments/s | % of bare-GET recovery | % of local-cp recovery |"
-  echo "|---|---|---|---|---|"
+  echo "| recovery restore_command | seconds | segments/s | % of bare-GET recovery | % of local-cp recovery | rounds s |"
+  echo "|---|---|---|---|---|---|"
 } >>"$results"
-row() { # LABEL SECONDS
-  printf '| %s | %s | %.1f | %.0f%% | %.0f%% |\n' "$1" "$2" "$(awk -v n="$NSEG" -v s="$2" 'BEGIN{print n/s}')" \
-    "$(awk -v b="$bare_rec" -v s="$2" 'BEGIN{print 100*b/s}')" "$(awk -v b="$local_rec" -v s="$2" 'BEGIN{print 100*b/s}')" >>"$results"
-}
-local_rec=$(recover local-cp "cp $WALCOPY/%f %p")
-log "recovery local cp: $local_rec s"
-bare_rec=$(recover bare-get "$BIN/s3bare -op get1 -endpoint $S3_ENDPOINT_URL -bucket $S3_BUCKET -prefix $RUN-ours-4/pg/wals -o %p %f")
-log "recovery bare GET: $bare_rec s"
-row "local cp (floor: no storage)" "$local_rec"
-row "bare GET, a process per call (bench/s3bare -op get1)" "$bare_rec"
-for p in 0 4 8; do
-  s=$(recover "prefetch$p" "$BIN/barman-cloud-wal-restore --prefetch $p --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p")
-  row "barman-cloud --prefetch $p" "$s"
-  log "recovery prefetch $p: $s s"
+for v in "${VARIANTS[@]}"; do
+  s=$(median "${TIMES[$v]}")
+  printf '| %s | %s | %.1f | %.0f%% | %.0f%% | %s |\n' "${LABEL[$v]}" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" \
+    "$(awk -v b="$bare_rec" -v s="$s" 'BEGIN{print 100*b/s}')" "$(awk -v b="$local_rec" -v s="$s" 'BEGIN{print 100*b/s}')" "${TIMES[$v]}" >>"$results"
 done
-s=$(recover barman "/usr/bin/barman-cloud-wal-restore --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p")
-row "Barman 3.4.0" "$s"
-log "recovery Barman: $s s"
 cat "$results"
