@@ -216,6 +216,11 @@ bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$
 s=$(restore_loop "$TESTENV_STATE/restore" /usr/bin/barman-cloud-wal-restore --endpoint-url "$S3_ENDPOINT_URL" "$URL/$RUN-barman" pg)
 printf '| Barman 3.4.0 | – | %s | %.1f | %s (1 at once) | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
 log "restore Barman: $s s"
+# The storage's ceiling for a process per call (the in-process bare GETs above pay no
+# process start, no new connection): what the recoveries' bare GET variant runs.
+s=$(restore_loop "$TESTENV_STATE/restore" "$BIN/s3bare" -op get1 -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-ours-4/pg/wals")
+printf '| bare GET, a process per call (bench/s3bare -op get1) | – | %s | %.1f | %s (1 at once) | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
+log "restore, bare GET a process per call: $s s"
 
 # 3. A real recovery of that WAL: the base backup replays every backlog segment, fetched by
 # restore_command from the --jobs 4 drain's archive (or, for the floor, a local directory).
@@ -294,7 +299,7 @@ declare -A LABEL=([local-cp]="local cp (floor: no storage)" [bare-get]="bare GET
   [prefetch0]="barman-cloud --prefetch 0" [prefetch4]="barman-cloud --prefetch 4" [prefetch8]="barman-cloud --prefetch 8"
   [barman]="Barman 3.4.0")
 declare -A RCMD=([local-cp]="cp $WALCOPY/%f %p"
-  [bare-get]="$BIN/s3bare -op get1 -endpoint $S3_ENDPOINT_URL -bucket $S3_BUCKET -prefix $RUN-ours-4/pg/wals -o %p %f"
+  [bare-get]="$BIN/s3bare -op get1 -endpoint $S3_ENDPOINT_URL -bucket $S3_BUCKET -prefix $RUN-ours-4/pg/wals %f %p"
   [barman]="/usr/bin/barman-cloud-wal-restore --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p")
 for p in 0 4 8; do
   RCMD[prefetch$p]="$BIN/barman-cloud-wal-restore --prefetch $p --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p"

@@ -6,13 +6,13 @@
 //
 //	s3bare -endpoint URL -bucket B -prefix P -c N -op put FILE...
 //	s3bare -endpoint URL -bucket B -prefix P -c N -op get NAME...
-//	s3bare -endpoint URL -bucket B -prefix P -op get1 -o DEST NAME
+//	s3bare -endpoint URL -bucket B -prefix P -op get1 NAME DEST
 //
 // get1 is a restore_command's ceiling: one process per call, as PostgreSQL
 // makes them, that GETs one WAL file of a Barman layout archive (P is
 // .../SERVER/wals; a segment is under its hash directory, the first 16
-// characters of its name, a .history file is not) into DEST, and prints
-// nothing. A file that is not there exits 1, as restore_command must; no
+// characters of its name, a .history file is not) into DEST (%f %p, in
+// barman-cloud-wal-restore's order), and prints nothing. A file that is not there exits 1, as restore_command must; no
 // listing, no checksum, no temporary file, no fsync.
 //
 // Credentials and region come from the environment (AWS_ACCESS_KEY_ID,
@@ -40,7 +40,6 @@ func main() {
 	prefix := flag.String("prefix", "s3bare", "key prefix")
 	conc := flag.Int("c", 1, "requests at once")
 	op := flag.String("op", "put", "put, get or get1")
-	dest := flag.String("o", "", "get1: the file to write")
 	flag.Parse()
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -52,10 +51,10 @@ func main() {
 		o.UsePathStyle = true
 	})
 	if *op == "get1" {
-		if flag.NArg() != 1 || *dest == "" {
-			fail(fmt.Errorf("get1 takes -o DEST and one WAL file name"))
+		if flag.NArg() != 2 {
+			fail(fmt.Errorf("get1 takes a WAL file name and the file to write"))
 		}
-		if err := get1(ctx, client, *bucket, walKey(*prefix, flag.Arg(0)), *dest); err != nil {
+		if err := get1(ctx, client, *bucket, walKey(*prefix, flag.Arg(0)), flag.Arg(1)); err != nil {
 			fail(err)
 		}
 		return
