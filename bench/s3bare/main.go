@@ -6,6 +6,14 @@
 //
 //	s3bare -endpoint URL -bucket B -prefix P -c N -op put FILE...
 //	s3bare -endpoint URL -bucket B -prefix P -c N -op get NAME...
+//	s3bare -endpoint URL -bucket B -prefix P -op get1 NAME DEST
+//
+// get1 is a restore_command's ceiling: one process per call, as PostgreSQL
+// makes them, that GETs one WAL file of a Barman layout archive (P is
+// .../SERVER/wals; a segment is under its hash directory, the first 16
+// characters of its name, a .history file is not) into DEST (%f %p, in
+// barman-cloud-wal-restore's order), and prints nothing. A file that is not there exits 1, as restore_command must; no
+// listing, no checksum, no temporary file, no fsync.
 //
 // Credentials and region come from the environment (AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY, AWS_REGION), as for the tools.
@@ -31,7 +39,7 @@ func main() {
 	bucket := flag.String("bucket", "", "bucket")
 	prefix := flag.String("prefix", "s3bare", "key prefix")
 	conc := flag.Int("c", 1, "requests at once")
-	op := flag.String("op", "put", "put or get")
+	op := flag.String("op", "put", "put, get or get1")
 	flag.Parse()
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -42,6 +50,15 @@ func main() {
 		o.BaseEndpoint = aws.String(*endpoint)
 		o.UsePathStyle = true
 	})
+	if *op == "get1" {
+		if flag.NArg() != 2 {
+			fail(fmt.Errorf("get1 takes a WAL file name and the file to write"))
+		}
+		if err := get1(ctx, client, *bucket, walKey(*prefix, flag.Arg(0)), flag.Arg(1)); err != nil {
+			fail(err)
+		}
+		return
+	}
 	work := make(chan string)
 	errs := make(chan error, len(flag.Args()))
 	var wg sync.WaitGroup
@@ -91,6 +108,31 @@ func do(ctx context.Context, client *s3.Client, op, bucket, key, file string) er
 	}
 	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: f, ContentLength: aws.Int64(fi.Size())})
 	return err
+}
+
+// walKey is Barman's key of a WAL file under a server's wals directory.
+func walKey(wals, name string) string {
+	if len(name) == 24 {
+		return wals + "/" + name[:16] + "/" + name
+	}
+	return wals + "/" + name
+}
+
+func get1(ctx context.Context, client *s3.Client, bucket, key, dest string) error {
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	f, err := os.Create(dest)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, out.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func fail(err error) {
