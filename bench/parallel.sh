@@ -156,25 +156,45 @@ drain() {
   failed=$(psql "select failed_count from pg_stat_archiver")
   pg -m immediate stop
   [[ $failed == "$failed0" ]] || log "$name: archive_command failed $((failed - failed0)) times"
+  # --jobs' background uploader outlives the drain by its idle time: let it end (untimed), so
+  # that it competes with nothing that follows.
+  local l
+  for l in "$PG/data"/pg_wal/barman-cloud/archived/.uploader-*; do
+    [[ -e $l ]] && { flock -w 30 "$l" true || log "$name: an uploader still holds $l"; }
+  done
   elapsed "$t0" "$t1"
 }
+median() { printf '%s\n' $1 | sort -n | awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 results="$TESTENV_STATE/results.md"
+# The drains, DROUNDS times each, round after round, each beside its bare PUTs; the table gives
+# the medians. Barman 3.4.0 drains once (~40 s).
+DROUNDS="${BENCH_DRAIN_ROUNDS:-3}"
+declare -A DRAIN=() BARE=()
+for ((round = 1; round <= DROUNDS; round++)); do
+  for jobs in 1 4 8; do
+    b=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs-$round" -c "$jobs" "${SEGFILES[@]}")
+    s=$(drain "jobs$jobs" "$BIN/barman-cloud-wal-archive --jobs $jobs --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-$jobs-$round pg")
+    DRAIN[$jobs]+="${DRAIN[$jobs]:+ }$s"
+    BARE[$jobs]+="${BARE[$jobs]:+ }$b"
+    log "jobs $jobs, round $round: drain $s s, bare PUTs $b s"
+  done
+done
 {
   echo "Backlog: $NSEG ready segments of 16 MiB (PostgreSQL 15, no compression), loopback MinIO."
+  echo "Medians of $DROUNDS rounds (Barman 3.4.0: one)."
   echo
-  echo "| archiving | jobs | drain s | segments/s | bare PUTs s (same concurrency) | % of bare |"
-  echo "|---|---|---|---|---|---|"
+  echo "| archiving | jobs | drain s | segments/s | bare PUTs s (same concurrency) | % of bare | rounds: drain / bare s |"
+  echo "|---|---|---|---|---|---|---|"
 } >"$results"
 for jobs in 1 4 8; do
-  bare=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs" -c "$jobs" "${SEGFILES[@]}")
-  s=$(drain "jobs$jobs" "$BIN/barman-cloud-wal-archive --jobs $jobs --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-$jobs pg")
-  printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
-  log "jobs $jobs: drain $s s, bare PUTs $bare s"
+  s=$(median "${DRAIN[$jobs]}")
+  b=$(median "${BARE[$jobs]}")
+  printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% | %s / %s |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$b" "$(awk -v b="$b" -v s="$s" 'BEGIN{print 100*b/s}')" "${DRAIN[$jobs]}" "${BARE[$jobs]}" >>"$results"
 done
 bare=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-py" -c 1 "${SEGFILES[@]}")
 s=$(drain barman "/usr/bin/barman-cloud-wal-archive --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-barman pg")
-printf '| Barman 3.4.0 | 1 | %s | %.1f | %s | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
+printf '| Barman 3.4.0 | 1 | %s | %.1f | %s | %.0f%% | |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
 log "Barman: drain $s s, bare PUTs $bare s"
 
 # 2. Getting that WAL back, as restore_command does: one call per segment, in order.
@@ -207,18 +227,18 @@ restore_loop() {
 } >>"$results"
 for p in 0 4 8; do
   c=$((p > 1 ? p - 1 : 1))
-  bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1" -c "$c" "${SEGFILES[@]}")
-  s=$(restore_loop "$TESTENV_STATE/restore" "$BIN/barman-cloud-wal-restore" --prefetch "$p" --endpoint-url "$S3_ENDPOINT_URL" "$URL/$RUN-ours-4" pg)
+  bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1-1" -c "$c" "${SEGFILES[@]}")
+  s=$(restore_loop "$TESTENV_STATE/restore" "$BIN/barman-cloud-wal-restore" --prefetch "$p" --endpoint-url "$S3_ENDPOINT_URL" "$URL/$RUN-ours-4-1" pg)
   printf '| barman-cloud --prefetch %s | %s | %s | %.1f | %s (%s at once) | %.0f%% |\n' "$p" "$p" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$c" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
   log "restore prefetch $p: $s s, bare GETs $bare s"
 done
-bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1" -c 1 "${SEGFILES[@]}")
+bare=$(bare -op get -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-1-1" -c 1 "${SEGFILES[@]}")
 s=$(restore_loop "$TESTENV_STATE/restore" /usr/bin/barman-cloud-wal-restore --endpoint-url "$S3_ENDPOINT_URL" "$URL/$RUN-barman" pg)
 printf '| Barman 3.4.0 | – | %s | %.1f | %s (1 at once) | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
 log "restore Barman: $s s"
 # The storage's ceiling for a process per call (the in-process bare GETs above pay no
 # process start, no new connection): what the recoveries' bare GET variant runs.
-s=$(restore_loop "$TESTENV_STATE/restore" "$BIN/s3bare" -op get1 -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-ours-4/pg/wals")
+s=$(restore_loop "$TESTENV_STATE/restore" "$BIN/s3bare" -op get1 -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-ours-4-1/pg/wals")
 printf '| bare GET, a process per call (bench/s3bare -op get1) | – | %s | %.1f | %s (1 at once) | %.0f%% |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
 log "restore, bare GET a process per call: $s s"
 
@@ -299,10 +319,10 @@ declare -A LABEL=([local-cp]="local cp (floor: no storage)" [bare-get]="bare GET
   [prefetch0]="barman-cloud --prefetch 0" [prefetch4]="barman-cloud --prefetch 4" [prefetch8]="barman-cloud --prefetch 8"
   [barman]="Barman 3.4.0")
 declare -A RCMD=([local-cp]="cp $WALCOPY/%f %p"
-  [bare-get]="$BIN/s3bare -op get1 -endpoint $S3_ENDPOINT_URL -bucket $S3_BUCKET -prefix $RUN-ours-4/pg/wals %f %p"
-  [barman]="/usr/bin/barman-cloud-wal-restore --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p")
+  [bare-get]="$BIN/s3bare -op get1 -endpoint $S3_ENDPOINT_URL -bucket $S3_BUCKET -prefix $RUN-ours-4-1/pg/wals %f %p"
+  [barman]="/usr/bin/barman-cloud-wal-restore --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4-1 pg %f %p")
 for p in 0 4 8; do
-  RCMD[prefetch$p]="$BIN/barman-cloud-wal-restore --prefetch $p --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4 pg %f %p"
+  RCMD[prefetch$p]="$BIN/barman-cloud-wal-restore --prefetch $p --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-4-1 pg %f %p"
 done
 declare -A TIMES=()
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -313,7 +333,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     log "recovery $v, round $round: $s s"
   done
 done
-median() { printf '%s\n' $1 | sort -n | awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 local_rec=$(median "${TIMES[local-cp]}")
 bare_rec=$(median "${TIMES[bare-get]}")
 {
