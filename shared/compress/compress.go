@@ -146,6 +146,18 @@ var (
 				zstd.WithLowerEncoderMem(true),
 				zstd.WithZeroFrames(true))
 		},
+		serialWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+			// For callers that compress several segments at once (wal-archive
+			// --jobs): a 1 MiB window, so that each stream holds about 1.5 MiB
+			// of encoder state instead of ~4 (issue 11: memory grows by at
+			// most one part buffer per job).
+			return zstd.NewWriter(w,
+				zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+				zstd.WithEncoderConcurrency(1),
+				zstd.WithWindowSize(zstdSerialWindow),
+				zstd.WithLowerEncoderMem(true),
+				zstd.WithZeroFrames(true))
+		},
 		newReader: func(r io.Reader) (io.ReadCloser, error) {
 			// Level 22 needs a 128 MiB window; refuse more, so a hostile
 			// object cannot make restore allocate without bound.
@@ -186,8 +198,12 @@ var (
 
 func ptr(n int) *int { return &n }
 
-// zstdWindow is the encoder's window size (see Zstd).
-const zstdWindow = 4 << 20
+// zstdWindow is the encoder's window size (see Zstd); zstdSerialWindow
+// its window in NewSerialWriter.
+const (
+	zstdWindow       = 4 << 20
+	zstdSerialWindow = 1 << 20
+)
 
 // xzMaxDict is liblzma's dictionary size for preset 9, the largest of its
 // presets and of xzDictCap: what restore accepts.

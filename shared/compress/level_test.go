@@ -2,6 +2,7 @@ package compress
 
 import (
 	"bytes"
+	"github.com/klauspost/compress/zstd"
 	"io"
 	"testing"
 )
@@ -103,6 +104,36 @@ func TestSerialWriterRoundTrip(t *testing.T) {
 		got, err := io.ReadAll(r)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Errorf("%s: round trip failed: %v", a.Name, err)
+		}
+	}
+}
+
+// TestZstdSerialWindow: the serial zstd writer (one per --jobs stream)
+// declares a window of at most 1 MiB, the plain one at most 4 MiB: what
+// bounds each stream's encoder memory.
+func TestZstdSerialWindow(t *testing.T) {
+	data := bytes.Repeat([]byte("zstd window of a WAL stream, "), 400000)
+	for _, c := range []struct {
+		serial bool
+		max    uint64
+	}{{false, zstdWindow}, {true, zstdSerialWindow}} {
+		var buf bytes.Buffer
+		newWriter := Zstd.NewWriter
+		if c.serial {
+			newWriter = Zstd.NewSerialWriter
+		}
+		w, err := newWriter(&buf, Default)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		w.Close()
+		var h zstd.Header
+		if err := h.Decode(buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if h.WindowSize == 0 || h.WindowSize > c.max {
+			t.Errorf("serial %v: window %d, want at most %d", c.serial, h.WindowSize, c.max)
 		}
 	}
 }

@@ -87,6 +87,8 @@ type uploader struct {
 	handled, failed map[string]bool
 	ready           []string
 	readAt          time.Time
+	// recording counts the records being written.
+	recording sync.WaitGroup
 }
 
 // runUploader is the uploader process's work: it takes the lock of p and
@@ -119,6 +121,7 @@ func (p pgWAL) runUploader(ctx context.Context, log zerolog.Logger, store *stora
 		}()
 	}
 	wg.Wait()
+	u.recording.Wait()
 	return nil
 }
 
@@ -133,8 +136,17 @@ func (u *uploader) work(ctx context.Context) {
 			time.Sleep(readyRescan)
 			continue
 		}
-		u.upload(ctx, name)
-		lock.Release()
+		sum, err := u.upload(ctx, name)
+		// The record is written (two fsyncs, which wait behind the disk's
+		// other writes) while this worker starts its next upload; the
+		// segment's lock is released only once the record is durable, so a
+		// waiting call finds it.
+		u.recording.Add(1)
+		go func() {
+			defer u.recording.Done()
+			u.record(name, sum, err)
+			lock.Release()
+		}()
 		idle = time.Now()
 	}
 }
@@ -189,21 +201,28 @@ func (u *uploader) next() (string, *filelock.Lock) {
 	return "", nil
 }
 
-// upload archives the ready segment name through the single-file path and
-// records it once the storage confirmed it. A failure is only logged:
-// PostgreSQL's call archives the segment itself, and reports it.
-func (u *uploader) upload(ctx context.Context, name string) {
+// upload archives the ready segment name through the single-file path,
+// and returns its SHA-256 once the storage confirmed it.
+func (u *uploader) upload(ctx context.Context, name string) ([]byte, error) {
 	n, err := wal.Parse(name)
 	if err != nil {
-		return
+		return nil, err
 	}
 	o := u.o
 	o.WALPath = filepath.Join(u.p.dir, name)
 	a := &archiver{log: u.log, store: u.store, o: o, name: n}
-	err = a.run(ctx)
+	if err := a.run(ctx); err != nil {
+		return nil, err
+	}
+	return a.sum, nil
+}
+
+// record records the segment name, uploaded with content sum, or logs why
+// it was not (err): a failure is only logged, as PostgreSQL's call then
+// archives the segment itself, and reports the outcome.
+func (u *uploader) record(name string, sum []byte, err error) {
 	if err == nil {
-		err = u.p.writeRecord(name, a.sum, u.dest)
-		if err != nil {
+		if err = u.p.writeRecord(name, sum, u.dest); err != nil {
 			err = fmt.Errorf("%s was uploaded, but its record could not be written: %w", name, err)
 		}
 	}
