@@ -81,6 +81,19 @@ shopt -s nullglob
 # bench/s3bare ARGS — the storage's ceiling, from the same starting point as the tools' runs.
 bare() { sync; "$BIN/s3bare" "$@"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+# cpu — the machine's CPU time so far (/proc/stat, all cores, in ticks): "busy total".
+cpu() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit}' /proc/stat; }
+# busy "B0 T0" "B1 T1" — the share of the machine's CPU (both cores) busy between two cpu readings.
+busy() { awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2])}'; }
+# barecpu ARGS — bare, printing "seconds busy%".
+barecpu() {
+  sync
+  local c0 c1 s
+  c0=$(cpu)
+  s=$("$BIN/s3bare" "$@")
+  c1=$(cpu)
+  echo "$s $(busy "$c0" "$c1")"
+}
 
 # 1. The backlog.
 rm -rf "$PG" "$TESTENV_STATE/template" "$TESTENV_STATE/base"
@@ -142,10 +155,11 @@ drain() {
   chmod a+r "$PG/archive.sh"
   sync # as in recover: no writeback of the copy (or of the previous drain) in the timing
   pg start
-  local t0 t1 failed0 failed ready
+  local t0 t1 c0 c1 failed0 failed ready
   failed0=$(psql "select failed_count from pg_stat_archiver")
   sleep 0.5
   t0=$EPOCHREALTIME
+  c0=$(cpu)
   touch "$PG/gate"
   while :; do
     ready=("$PG/data/pg_wal/archive_status/"*.ready)
@@ -153,6 +167,7 @@ drain() {
     snooze 0.01
   done
   t1=$EPOCHREALTIME
+  c1=$(cpu)
   failed=$(psql "select failed_count from pg_stat_archiver")
   pg -m immediate stop
   [[ $failed == "$failed0" ]] || log "$name: archive_command failed $((failed - failed0)) times"
@@ -162,7 +177,7 @@ drain() {
   for l in "$PG/data"/pg_wal/barman-cloud/archived/.uploader-*; do
     [[ -e $l ]] && { flock -w 30 "$l" true || log "$name: an uploader still holds $l"; }
   done
-  elapsed "$t0" "$t1"
+  echo "$(elapsed "$t0" "$t1") $(busy "$c0" "$c1")"
 }
 median() { printf '%s\n' $1 | sort -n | awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
@@ -170,31 +185,35 @@ results="$TESTENV_STATE/results.md"
 # The drains, DROUNDS times each, round after round, each beside its bare PUTs; the table gives
 # the medians. Barman 3.4.0 drains once (~40 s).
 DROUNDS="${BENCH_DRAIN_ROUNDS:-3}"
-declare -A DRAIN=() BARE=()
+declare -A DRAIN=() BARE=() DCPU=() BCPU=()
 for ((round = 1; round <= DROUNDS; round++)); do
   for jobs in 1 4 8; do
-    b=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs-$round" -c "$jobs" "${SEGFILES[@]}")
-    s=$(drain "jobs$jobs" "$BIN/barman-cloud-wal-archive --jobs $jobs --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-$jobs-$round pg")
+    read -r b bc < <(barecpu -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs-$round" -c "$jobs" "${SEGFILES[@]}")
+    read -r s sc < <(drain "jobs$jobs" "$BIN/barman-cloud-wal-archive --jobs $jobs --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-ours-$jobs-$round pg")
     DRAIN[$jobs]+="${DRAIN[$jobs]:+ }$s"
     BARE[$jobs]+="${BARE[$jobs]:+ }$b"
-    log "jobs $jobs, round $round: drain $s s, bare PUTs $b s"
+    DCPU[$jobs]+="${DCPU[$jobs]:+ }$sc"
+    BCPU[$jobs]+="${BCPU[$jobs]:+ }$bc"
+    log "jobs $jobs, round $round: drain $s s (CPU $sc% busy), bare PUTs $b s (CPU $bc% busy)"
   done
 done
 {
   echo "Backlog: $NSEG ready segments of 16 MiB (PostgreSQL 15, no compression), loopback MinIO."
-  echo "Medians of $DROUNDS rounds (Barman 3.4.0: one)."
+  echo "Medians of $DROUNDS rounds (Barman 3.4.0: one). CPU: share of the machine's two cores busy"
+  echo "(/proc/stat) while the drain or the bare PUTs ran: MinIO, PostgreSQL and the client together."
   echo
-  echo "| archiving | jobs | drain s | segments/s | bare PUTs s (same concurrency) | % of bare | rounds: drain / bare s |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| archiving | jobs | drain s | segments/s | bare PUTs s (same concurrency) | % of bare | CPU busy drain / bare | rounds: drain / bare s |"
+  echo "|---|---|---|---|---|---|---|---|"
 } >"$results"
 for jobs in 1 4 8; do
   s=$(median "${DRAIN[$jobs]}")
   b=$(median "${BARE[$jobs]}")
-  printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% | %s / %s |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$b" "$(awk -v b="$b" -v s="$s" 'BEGIN{print 100*b/s}')" "${DRAIN[$jobs]}" "${BARE[$jobs]}" >>"$results"
+  printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% | %s%% / %s%% | %s / %s |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$b" "$(awk -v b="$b" -v s="$s" 'BEGIN{print 100*b/s}')" \
+    "$(median "${DCPU[$jobs]}" | cut -d. -f1)" "$(median "${BCPU[$jobs]}" | cut -d. -f1)" "${DRAIN[$jobs]}" "${BARE[$jobs]}" >>"$results"
 done
-bare=$(bare -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-py" -c 1 "${SEGFILES[@]}")
-s=$(drain barman "/usr/bin/barman-cloud-wal-archive --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-barman pg")
-printf '| Barman 3.4.0 | 1 | %s | %.1f | %s | %.0f%% | |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" >>"$results"
+read -r bare bc < <(barecpu -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-py" -c 1 "${SEGFILES[@]}")
+read -r s sc < <(drain barman "/usr/bin/barman-cloud-wal-archive --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-barman pg")
+printf '| Barman 3.4.0 | 1 | %s | %.1f | %s | %.0f%% | %s%% / %s%% | |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" "$sc" "$bc" >>"$results"
 log "Barman: drain $s s, bare PUTs $bare s"
 
 # 2. Getting that WAL back, as restore_command does: one call per segment, in order.
