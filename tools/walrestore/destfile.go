@@ -26,6 +26,9 @@ type destFile struct {
 	f         *os.File
 	tmp, dest string
 	done      bool
+	// unflushed: Commit renames without flushing (a prefetch spool whose
+	// files are trusted only during the boot that wrote them).
+	unflushed bool
 }
 
 // tempMarker is part of every temporary file's name, so that one left by a
@@ -81,11 +84,14 @@ func (d *destFile) Reset() error {
 
 // Commit makes the content durable and visible as WAL_DEST: the file is
 // flushed to disk before the rename, and the directory after it, so that a
-// crash leaves either no WAL_DEST or the complete one. On error nothing is
-// left at WAL_DEST (nor the temporary file).
+// crash leaves either no WAL_DEST or the complete one (without the
+// flushes when unflushed). On error nothing is left at WAL_DEST (nor the
+// temporary file).
 func (d *destFile) Commit() error {
-	if err := d.f.Sync(); err != nil {
-		return fmt.Errorf("flushing %s: %w", d.tmp, err)
+	if !d.unflushed {
+		if err := d.f.Sync(); err != nil {
+			return fmt.Errorf("flushing %s: %w", d.tmp, err)
+		}
 	}
 	if err := d.f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", d.tmp, err)
@@ -94,6 +100,9 @@ func (d *destFile) Commit() error {
 		return fmt.Errorf("renaming %s to %s: %w", d.tmp, d.dest, err)
 	}
 	d.done = true
+	if d.unflushed {
+		return nil
+	}
 	if err := atomicfile.SyncDir(filepath.Dir(d.dest)); err != nil {
 		os.Remove(d.dest)
 		return fmt.Errorf("flushing directory of %s: %w", d.dest, err)

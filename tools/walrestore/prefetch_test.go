@@ -202,3 +202,65 @@ func TestNext(t *testing.T) {
 		t.Fatalf("next %v, want %v", got, want)
 	}
 }
+
+// setBoot makes the running boot's id id ("" unknown) for the test.
+func setBoot(t *testing.T, id string) {
+	t.Helper()
+	old := bootIDPath
+	t.Cleanup(func() { bootIDPath = old })
+	bootIDPath = filepath.Join(t.TempDir(), "boot_id")
+	if id != "" {
+		if err := os.WriteFile(bootIDPath, []byte(id+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPrefetchSpoolOfAnotherBoot: files spooled without being flushed are
+// in a directory of their boot; after a reboot (another boot id, as after
+// a crash that may have lost their bytes) they are not served, and the
+// next call removes them.
+func TestPrefetchSpoolOfAnotherBoot(t *testing.T) {
+	setBoot(t, "0a1b2c3d-0000-4000-8000-000000000001")
+	f := newPrefetchFixture(t, 4)
+	if code, log := f.restore(segName(1, 1), 3); code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	before := f.spool()
+	if !before.unflushed || !strings.HasSuffix(before.dir, "-0a1b2c3d000040008000000000000001") {
+		t.Fatalf("spool %+v: not a directory of this boot", before)
+	}
+	if got := f.spooled(); len(got) != 2 {
+		t.Fatalf("spooled %v, want 2 segments", got)
+	}
+	// Corrupt a spooled file as a crash could: a reboot must not serve it.
+	os.WriteFile(before.path(segName(1, 2)), make([]byte, 16<<20), 0o600)
+	setBoot(t, "0a1b2c3d-0000-4000-8000-000000000002")
+	code, log := f.restore(segName(1, 2), 3)
+	if code != 0 || strings.Contains(log, "from the prefetch spool") {
+		t.Fatalf("after a reboot: exit %d, or served from the old boot's spool\n%s", code, log)
+	}
+	if _, err := os.Stat(before.dir); err == nil {
+		t.Errorf("the old boot's spool %s is still there", before.dir)
+	}
+	if code, log := f.restore(segName(1, 3), 3); code != 0 || !strings.Contains(log, "from the prefetch spool") {
+		t.Fatalf("segment 3: exit %d, not from the new boot's spool\n%s", code, log)
+	}
+}
+
+// TestPrefetchUnknownBoot: where the boot id cannot be read, the spool is
+// the source's directory and its files are flushed.
+func TestPrefetchUnknownBoot(t *testing.T) {
+	setBoot(t, "")
+	f := newPrefetchFixture(t, 3)
+	if code, log := f.restore(segName(1, 1), 2); code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	sp := f.spool()
+	if sp.unflushed || filepath.Base(sp.dir) != sourceID("aws-s3", "", f.url(), "pg") {
+		t.Fatalf("spool %+v, want the flushed source directory", sp)
+	}
+	if code, log := f.restore(segName(1, 2), 2); code != 0 || !strings.Contains(log, "from the prefetch spool") {
+		t.Fatalf("exit %d, not from the spool\n%s", code, log)
+	}
+}

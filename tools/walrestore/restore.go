@@ -75,6 +75,9 @@ type restorer struct {
 	store *storage.Store
 	o     Options
 	name  wal.Name
+	// unflushed: write o.Dest without flushing it (a prefetch spool
+	// trusted only during this boot, spool.prepare).
+	unflushed bool
 }
 
 func (rs *restorer) run(ctx context.Context) error {
@@ -198,6 +201,7 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection, want 
 	if err != nil {
 		return 0, exitcode.Wrap(exitcode.General, err)
 	}
+	dst.unflushed = rs.unflushed
 	defer dst.Abort()
 	h := sha256.New()
 	head := &headWriter{max: max(4096, wal.LongHeaderSize)}
