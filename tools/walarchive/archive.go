@@ -42,7 +42,14 @@ func Archive(r *cloudcli.Run, o Options) error {
 			dest := destinationID(r.Common.CloudProvider, r.Common.EndpointURL, o.URL, o.Server)
 			withStore := func(fn func(*storage.Store) error) error { return r.WithStore(o.URL, o.Server, o.Storage, fn) }
 			if isUploader(r.LookupEnv) {
-				return withStore(func(store *storage.Store) error { return p.runUploader(r.Ctx, r.Log, store, o, dest) })
+				// Detached: its exit status reaches only whoever adopts it,
+				// the postmaster itself where PostgreSQL runs as PID 1 in a
+				// container, which takes a status other than 0 or 1 for a
+				// crashed child. So failures are logged, and the status is 0.
+				if err := withStore(func(store *storage.Store) error { return p.runUploader(r.Ctx, r.Log, store, o, dest) }); err != nil {
+					r.Log.Warn().Msgf("the background uploader stops: %v", err)
+				}
+				return nil
 			}
 			return archiveWithJobs(r.Ctx, r.Log, p, o, name, dest, withStore)
 		}

@@ -52,13 +52,23 @@ func Restore(r *cloudcli.Run, o Options) error {
 			return nil
 		}
 	}
+	if segSize := prefetchSegSize(r.LookupEnv); prefetching && segSize > 0 {
+		// The prefetcher is detached: its exit status reaches only whoever
+		// adopts it, the postmaster itself where PostgreSQL runs as PID 1 in
+		// a container, which takes a status other than 0 or 1 for a crashed
+		// child. So failures are logged, and the status is 0.
+		if err := r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
+			rs := &restorer{log: r.Log, store: store, o: o, name: name}
+			return rs.prefetch(r.Ctx, sp, segSize)
+		}); err != nil {
+			r.Log.Warn().Msgf("the prefetcher stops: %v", err)
+		}
+		return nil
+	}
 	return r.WithStore(o.URL, o.Server, o.Storage, func(store *storage.Store) error {
 		rs := &restorer{log: r.Log, store: store, o: o, name: name}
 		if !prefetching {
 			return rs.run(r.Ctx)
-		}
-		if segSize := prefetchSegSize(r.LookupEnv); segSize > 0 {
-			return rs.prefetch(r.Ctx, sp, segSize)
 		}
 		if err := rs.run(r.Ctx); err != nil {
 			return err
