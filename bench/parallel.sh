@@ -36,6 +36,10 @@
 # Every timed run starts after a sync: with fsync off, the kernel's writeback of what ran
 # before (copies of the data directory, the previous run) would otherwise land in the next.
 #
+# BENCH_DRAINS_ONLY=1 stops after the drains. BENCH_PIN=1 puts MinIO on CPU 1 and the rest
+# (PostgreSQL, the tools, s3bare) on CPU 0: the storage's CPU apart from the client's, as
+# with a storage on other machines (needs 2 CPUs).
+#
 # MinIO runs on its own port (BENCH_S3_PORT, default 9310) and is stopped at the end. Needs
 # ~12 × SEGMENTS × 16 MiB free in /tmp (BENCH_STATE). Server logs of the recoveries are kept
 # in BENCH_STATE/logs. Absolute times on a shared machine are
@@ -61,6 +65,14 @@ cleanup() {
 }
 trap cleanup EXIT
 eval "$(TESTENV_DIR="$TESTENV_STATE/s3-$S3_PORT" testenv/start-s3.sh "$S3_PORT")"
+if [[ ${BENCH_PIN:-} == 1 ]]; then
+  # Storage elsewhere: MinIO's threads on CPU 1, this script and everything it starts
+  # (PostgreSQL, the tools, s3bare) on CPU 0, so that client-side CPU (a process per call,
+  # hashing) no longer takes from the storage's, as with a storage on other machines.
+  for pid in $(pgrep -f "s3-$S3_PORT/data"); do taskset -a -p -c 1 "$pid" >/dev/null; done
+  taskset -p -c 0 $$ >/dev/null
+  log "pinned: MinIO on CPU 1, the rest on CPU 0"
+fi
 eval "$(testenv/install-barman.sh)"
 
 BIN="$TESTENV_STATE/bin"
@@ -185,7 +197,7 @@ results="$TESTENV_STATE/results.md"
 # The drains, DROUNDS times each, round after round, each beside its bare PUTs; the table gives
 # the medians. Barman 3.4.0 drains once (~40 s).
 DROUNDS="${BENCH_DRAIN_ROUNDS:-3}"
-declare -A DRAIN=() BARE=() DCPU=() BCPU=()
+declare -A DRAIN=() BARE=() DCPU=() BCPU=() RATIO=()
 for ((round = 1; round <= DROUNDS; round++)); do
   for jobs in 1 4 8; do
     read -r b bc < <(barecpu -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-$jobs-$round" -c "$jobs" "${SEGFILES[@]}")
@@ -193,13 +205,15 @@ for ((round = 1; round <= DROUNDS; round++)); do
     DRAIN[$jobs]+="${DRAIN[$jobs]:+ }$s"
     BARE[$jobs]+="${BARE[$jobs]:+ }$b"
     DCPU[$jobs]+="${DCPU[$jobs]:+ }$sc"
+    RATIO[$jobs]+="${RATIO[$jobs]:+ }$(awk -v b="$b" -v s="$s" 'BEGIN{printf "%.1f", 100*b/s}')"
     BCPU[$jobs]+="${BCPU[$jobs]:+ }$bc"
     log "jobs $jobs, round $round: drain $s s (CPU $sc% busy), bare PUTs $b s (CPU $bc% busy)"
   done
 done
 {
   echo "Backlog: $NSEG ready segments of 16 MiB (PostgreSQL 15, no compression), loopback MinIO."
-  echo "Medians of $DROUNDS rounds (Barman 3.4.0: one). CPU: share of the machine's two cores busy"
+  echo "Medians of $DROUNDS rounds (Barman 3.4.0: one); % of bare is the median of each round's drain"
+  echo "beside the bare PUTs run just before it. CPU: share of the machine's two cores busy"
   echo "(/proc/stat) while the drain or the bare PUTs ran: MinIO, PostgreSQL and the client together."
   echo
   echo "| archiving | jobs | drain s | segments/s | bare PUTs s (same concurrency) | % of bare | CPU busy drain / bare | rounds: drain / bare s |"
@@ -208,13 +222,18 @@ done
 for jobs in 1 4 8; do
   s=$(median "${DRAIN[$jobs]}")
   b=$(median "${BARE[$jobs]}")
-  printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% | %s%% / %s%% | %s / %s |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$b" "$(awk -v b="$b" -v s="$s" 'BEGIN{print 100*b/s}')" \
+  printf '| barman-cloud --jobs %s | %s | %s | %.1f | %s | %.0f%% | %s%% / %s%% | %s / %s |\n' "$jobs" "$jobs" "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$b" "$(median "${RATIO[$jobs]}")" \
     "$(median "${DCPU[$jobs]}" | cut -d. -f1)" "$(median "${BCPU[$jobs]}" | cut -d. -f1)" "${DRAIN[$jobs]}" "${BARE[$jobs]}" >>"$results"
 done
 read -r bare bc < <(barecpu -endpoint "$S3_ENDPOINT_URL" -bucket "$S3_BUCKET" -prefix "$RUN-bare-py" -c 1 "${SEGFILES[@]}")
 read -r s sc < <(drain barman "/usr/bin/barman-cloud-wal-archive --endpoint-url $S3_ENDPOINT_URL $URL/$RUN-barman pg")
 printf '| Barman 3.4.0 | 1 | %s | %.1f | %s | %.0f%% | %s%% / %s%% | |\n' "$s" "$(awk -v n="$NSEG" -v s="$s" 'BEGIN{print n/s}')" "$bare" "$(awk -v b="$bare" -v s="$s" 'BEGIN{print 100*b/s}')" "$sc" "$bc" >>"$results"
 log "Barman: drain $s s, bare PUTs $bare s"
+
+if [[ ${BENCH_DRAINS_ONLY:-} == 1 ]]; then
+  cat "$results"
+  exit 0
+fi
 
 # 2. Getting that WAL back, as restore_command does: one call per segment, in order.
 restore_loop() {
