@@ -122,3 +122,30 @@ func TestCreateDestLocks(t *testing.T) {
 		t.Errorf("removed %q, want the abandoned %s", removed, filepath.Base(d.tmp))
 	}
 }
+
+// TestFlushOnlyWhatPostgreSQLDoesNotKeep: WAL_DEST is flushed before its
+// rename, unless it is PostgreSQL's RECOVERYXLOG or RECOVERYHISTORY, which
+// PostgreSQL flushes itself when it keeps them.
+func TestFlushOnlyWhatPostgreSQLDoesNotKeep(t *testing.T) {
+	f := newPrefetchFixture(t, 1)
+	var flushed []string
+	old := flushFile
+	flushFile = func(fl *os.File) error {
+		flushed = append(flushed, fl.Name())
+		return old(fl)
+	}
+	t.Cleanup(func() { flushFile = old })
+	for _, c := range []struct {
+		dest  string
+		flush bool
+	}{{"RECOVERYXLOG", false}, {"RECOVERYHISTORY", false}, {segName(1, 1), true}, {"wal.copy", true}} {
+		flushed = nil
+		r := execTool(t, nil, f.url(), "pg", segName(1, 1), filepath.Join(f.pgwal, c.dest))
+		if r.Code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.dest, r.Code, r.Stderr)
+		}
+		if got := len(flushed) == 1; got != c.flush {
+			t.Errorf("%s: flushed %v, want a flush %v", c.dest, flushed, c.flush)
+		}
+	}
+}

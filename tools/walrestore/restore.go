@@ -211,7 +211,7 @@ func (rs *restorer) download(ctx context.Context, sel walobject.Selection, want 
 	if err != nil {
 		return 0, exitcode.Wrap(exitcode.General, err)
 	}
-	dst.unflushed = rs.unflushed
+	dst.unflushed = rs.unflushed || postgresKeeps(rs.o.Dest)
 	defer dst.Abort()
 	h := sha256.New()
 	head := &headWriter{max: max(4096, wal.LongHeaderSize)}
