@@ -443,3 +443,22 @@ func TestRecordRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestUploaderLifetime: past its lifetime the uploader takes no new
+// segment and ends (the next call starts another).
+func TestUploaderLifetime(t *testing.T) {
+	p := newPGWAL(t)
+	a := p.segment(1, 1)
+	p.segment(2, 2)
+	old := uploaderLifetime
+	uploaderLifetime = 0
+	t.Cleanup(func() { uploaderLifetime = old })
+	pw, _ := pgWALOf(filepath.Join(p.dir, a))
+	o := Options{URL: "file://" + p.e.root, Server: "pg", WALPath: filepath.Join(p.dir, a), Jobs: 2}
+	if err := pw.runUploader(context.Background(), zerolog.Nop(), p.e.open(), o, "dest1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.stored(); len(got) != 0 {
+		t.Fatalf("stored %v past the lifetime", got)
+	}
+}

@@ -109,15 +109,16 @@ func (p pgWAL) runUploader(ctx context.Context, log zerolog.Logger, store *stora
 	f := lock.File()
 	f.Truncate(0)
 	fmt.Fprintf(f, "%d\n", os.Getpid())
-	ctx, cancel := context.WithTimeout(ctx, uploaderLifetime)
-	defer cancel()
+	// The lifetime ends the taking of new segments, not the uploads in
+	// flight.
+	until := time.Now().Add(uploaderLifetime)
 	u := &uploader{log: log, store: store, o: o, p: p, dest: dest, handled: map[string]bool{}, failed: map[string]bool{}}
 	var wg sync.WaitGroup
 	for i := 0; i < o.Jobs; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			u.work(ctx)
+			u.work(ctx, until)
 		}()
 	}
 	wg.Wait()
@@ -125,9 +126,9 @@ func (p pgWAL) runUploader(ctx context.Context, log zerolog.Logger, store *stora
 	return nil
 }
 
-func (u *uploader) work(ctx context.Context) {
+func (u *uploader) work(ctx context.Context, until time.Time) {
 	idle := time.Now()
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && time.Now().Before(until) {
 		name, lock := u.next()
 		if lock == nil {
 			if time.Since(idle) > uploaderIdle {
