@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/barmancloud/barman-cloud/shared/detach"
 	"github.com/barmancloud/barman-cloud/shared/filelock"
 	"github.com/barmancloud/barman-cloud/shared/storage"
 	"github.com/barmancloud/barman-cloud/shared/wal"
@@ -51,27 +50,7 @@ func isUploader(lookup func(string) (string, bool)) bool {
 // arguments, same environment) in a session of its own, so that
 // archive_command returns without waiting for it and PostgreSQL's signals
 // to its archiver do not reach it. It is a variable for the tests.
-var startUploader = func() error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
-	// argv[0] is kept: the binary picks its tool from it. stderr is
-	// PostgreSQL's log, where the uploader's lines belong.
-	cmd := &exec.Cmd{Path: exe, Args: os.Args, Env: append(os.Environ(), uploaderEnv+"=1"),
-		Stdin: devnull, Stdout: devnull, Stderr: os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	// Not waited for: it outlives this process, and init reaps it.
-	return cmd.Process.Release()
-}
+var startUploader = func() error { return detach.Self(uploaderEnv + "=1") }
 
 type uploader struct {
 	log   zerolog.Logger

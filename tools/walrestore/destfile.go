@@ -26,8 +26,9 @@ type destFile struct {
 	f         *os.File
 	tmp, dest string
 	done      bool
-	// unflushed: Commit renames without flushing (a prefetch spool whose
-	// files are trusted only during the boot that wrote them).
+	// unflushed: Commit renames without flushing: a file PostgreSQL
+	// flushes itself (postgresKeeps), or one in a prefetch spool trusted
+	// only during the boot that wrote it.
 	unflushed bool
 }
 

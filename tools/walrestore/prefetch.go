@@ -5,20 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sys/unix"
 
 	"github.com/barmancloud/barman-cloud/shared/atomicfile"
 	"github.com/barmancloud/barman-cloud/shared/cloudcli"
+	"github.com/barmancloud/barman-cloud/shared/detach"
 	"github.com/barmancloud/barman-cloud/shared/exitcode"
+	"github.com/barmancloud/barman-cloud/shared/filelock"
 	"github.com/barmancloud/barman-cloud/shared/wal"
 )
 
@@ -140,34 +139,16 @@ func (s spool) lockPath() string { return filepath.Join(s.dir, ".lock") }
 
 // lock takes the prefetcher's lock, without waiting: ok false when another
 // prefetcher holds it. The kernel releases it when the process dies.
-func (s spool) lock() (f *os.File, ok bool) {
+func (s spool) lock() (l *filelock.Lock, ok bool) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, false
 	}
-	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, false
-	}
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-		f.Close()
-		return nil, false
-	}
-	return f, true
+	l, err := filelock.TryAcquire(s.lockPath())
+	return l, err == nil
 }
 
 // busy reports whether a prefetcher holds the lock now.
-func (s spool) busy() bool {
-	f, err := os.Open(s.lockPath())
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil {
-		return true
-	}
-	unix.Flock(int(f.Fd()), unix.LOCK_UN)
-	return false
-}
+func (s spool) busy() bool { return filelock.Held(s.lockPath()) }
 
 // fetching reports whether a running prefetcher has name in its batch
 // (which it writes into its lock file).
@@ -242,24 +223,7 @@ func next(name string, segSize int64, n int) []string {
 // returns at once and PostgreSQL waits for nothing. It is a variable for
 // the tests.
 var startPrefetcher = func(segSize int64) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
-	// argv[0] is kept: the binary picks its tool from it.
-	cmd := &exec.Cmd{Path: exe, Args: os.Args, Env: append(os.Environ(), prefetchEnv+"="+strconv.FormatInt(segSize, 10)),
-		Stdin: devnull, Stdout: devnull, Stderr: os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	// Not waited for: it outlives this process, and init reaps it.
-	return cmd.Process.Release()
+	return detach.Self(prefetchEnv + "=" + strconv.FormatInt(segSize, 10))
 }
 
 // afterServe is run once WAL_DEST holds the segment name (size bytes):
@@ -292,7 +256,7 @@ func (rs *restorer) prefetch(ctx context.Context, sp spool, segSize int64) error
 	if !ok {
 		return nil
 	}
-	defer lock.Close()
+	defer lock.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, prefetchTimeLimit)
 	defer cancel()
 	pf := &prefetcher{rs: rs, sp: sp, segSize: segSize, lock: lock, inflight: map[string]bool{}, missing: map[string]bool{}}
@@ -316,7 +280,7 @@ type prefetcher struct {
 	rs      *restorer
 	sp      spool
 	segSize int64
-	lock    *os.File
+	lock    *filelock.Lock
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -378,8 +342,8 @@ func (pf *prefetcher) publish() {
 		names = append(names, n)
 	}
 	b := []byte(strings.Join(names, "\n") + "\n")
-	pf.lock.WriteAt(b, 0)
-	pf.lock.Truncate(int64(len(b)))
+	pf.lock.File().WriteAt(b, 0)
+	pf.lock.File().Truncate(int64(len(b)))
 }
 
 // fetch downloads name into the spool; found is false when it is not in

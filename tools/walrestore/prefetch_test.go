@@ -189,7 +189,7 @@ func TestPrefetchOneAtATime(t *testing.T) {
 	if f.logs != nil {
 		t.Errorf("a prefetcher was started while one ran")
 	}
-	lock.Close()
+	lock.Unlock()
 	if code, log := f.restore(segName(1, 1), 3); code != 0 || len(f.spooled()) != 2 {
 		t.Fatalf("exit %d, spooled %v\n%s", code, f.spooled(), log)
 	}

@@ -85,8 +85,8 @@ type restorer struct {
 	store *storage.Store
 	o     Options
 	name  wal.Name
-	// unflushed: write o.Dest without flushing it (a prefetch spool
-	// trusted only during this boot, spool.prepare).
+	// unflushed: write o.Dest without flushing it (into a spool of this
+	// boot, see spoolFor).
 	unflushed bool
 }
 
